@@ -1,0 +1,48 @@
+import { redisKeys, type Model } from '@foretell/shared';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { ApiConfig } from './config.js';
+import { installErrorHandling } from './error-handler.js';
+import { createJobStore } from './job-store.js';
+import { registerOpenApi } from './openapi.js';
+import { formatValidationErrors } from './validation-messages.js';
+import { createPredictionService } from './prediction-service.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { predictRoutes } from './routes/predict-routes.js';
+
+export interface AppDeps {
+  readonly config: Pick<ApiConfig, 'KEY_PREFIX' | 'RESULT_TTL_SECONDS' | 'SYNC_TIMEOUT_MS' | 'BODY_LIMIT_BYTES'>;
+  /** Commands connection; the app never opens or closes it. */
+  readonly redis: Redis;
+  readonly model: Model;
+  /** Defaults to no logging (tests). */
+  readonly logger?: FastifyBaseLogger;
+}
+
+/**
+ * Builds the HTTP app. It never listens, reads the environment or handles
+ * signals: server.ts does, and tests call this with their own Redis.
+ */
+export async function buildApp({ config, redis, model, logger }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    schemaErrorFormatter: formatValidationErrors,
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // TypeBox validation: request bodies are checked as sent (no coercion, no
+  // stripping of unknown properties); headers, params and query are converted.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // JSON only: without this, Fastify parses text/plain too, and a plain-text
+  // body would be a 400 instead of the contract's 415.
+  app.removeContentTypeParser('text/plain');
+  installErrorHandling(app);
+  await registerOpenApi(app);
+
+  const store = createJobStore(redis, redisKeys(config.KEY_PREFIX), config.RESULT_TTL_SECONDS);
+  const predictions = createPredictionService({ model, store, syncTimeoutMs: config.SYNC_TIMEOUT_MS });
+  await app.register(predictRoutes, { predictions });
+  await app.register(healthRoutes, { store });
+  return app;
+}

@@ -1,0 +1,45 @@
+/**
+ * The catalogue of errors the API answers with, one stable code each. The
+ * README's error table mirrors it. The assignment's own error bodies (still
+ * processing, not found, failed) carry no code: their bytes are fixed.
+ */
+export const ERROR_CATALOGUE = {
+  INVALID_REQUEST: { statusCode: 400, message: 'Invalid request' },
+  INVALID_JSON: { statusCode: 400, message: 'Request body is not valid JSON.' },
+  EMPTY_BODY: { statusCode: 400, message: 'Request body is empty; send a JSON object such as {"input": "text"}.' },
+  ROUTE_NOT_FOUND: { statusCode: 404, message: 'Route not found.' },
+  BODY_TOO_LARGE: { statusCode: 413, message: 'Request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, message: 'Unsupported content type; send application/json.' },
+  INTERNAL: { statusCode: 500, message: 'Internal server error.' },
+  MODEL_FAILED: { statusCode: 500, message: 'The model failed to make a prediction.' },
+  REDIS_UNAVAILABLE: { statusCode: 503, message: 'The queue is unavailable; retry later.' },
+  NOT_READY: { statusCode: 503, message: 'Not ready.' },
+  PREDICTION_TIMEOUT: { statusCode: 504, message: 'The model did not answer in time.' },
+} as const satisfies Record<string, { statusCode: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An error the API answers with on purpose: its code maps to a status. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly statusCode: number;
+  readonly retryAfterSeconds: number | undefined;
+  constructor(
+    readonly code: ErrorCode,
+    message: string = ERROR_CATALOGUE[code].message,
+    options?: ErrorOptions & { retryAfterSeconds?: number },
+  ) {
+    super(message, options);
+    this.statusCode = ERROR_CATALOGUE[code].statusCode;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}
+
+/** Seconds a client should wait before retrying after a 503. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+export class StoreUnavailableError extends AppError {
+  constructor(cause: unknown) {
+    super('REDIS_UNAVAILABLE', undefined, { cause, retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS });
+  }
+}

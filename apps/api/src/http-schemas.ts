@@ -1,0 +1,24 @@
+import { ErrorSchema } from '@foretell/shared';
+import { Type, type TSchema } from 'typebox';
+
+/** An error response of the catalogue, documented with an example body. */
+export function errorResponse(description: string, example: { error: string; code?: string }): TSchema {
+  return Type.Object(ErrorSchema.properties, {
+    additionalProperties: false,
+    description,
+    examples: [example],
+  });
+}
+
+/** The `Retry-After` header of 400 (still processing) and 503 answers. */
+export const RetryAfterHeader = {
+  'Retry-After': { type: 'integer', description: 'Seconds to wait before trying again.' },
+};
+
+export const StandardErrors = {
+  503: errorResponse('Redis is unreachable; retry after `Retry-After` seconds.', {
+    error: 'The queue is unavailable; retry later.',
+    code: 'REDIS_UNAVAILABLE',
+  }),
+  500: errorResponse('Unexpected server error.', { error: 'Internal server error.', code: 'INTERNAL' }),
+};

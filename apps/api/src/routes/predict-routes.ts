@@ -1,0 +1,145 @@
+import {
+  AsyncAcceptedSchema,
+  MESSAGES,
+  PredictionFailedSchema,
+  PredictionFoundSchema,
+  PredictionOutputSchema,
+  PredictRequestSchema,
+} from '@foretell/shared';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errorResponse, RetryAfterHeader, StandardErrors } from '../http-schemas.js';
+import type { PredictionService } from '../prediction-service.js';
+
+export interface PredictRoutesOptions {
+  readonly predictions: PredictionService;
+}
+
+/** Seconds a client should wait before polling a job that is still running again. */
+const POLL_RETRY_AFTER_SECONDS = 1;
+
+/** `Async-Mode: true`, case-insensitive and trimmed; any other value means sync. */
+export function isAsyncMode(header: string | undefined): boolean {
+  return header !== undefined && header.trim().toLowerCase() === 'true';
+}
+
+const PostHeadersSchema = Type.Object({
+  'async-mode': Type.Optional(
+    Type.String({
+      description: '`true` (any case) queues the job and answers 202 at once; absent or any other value runs it now.',
+      examples: ['true'],
+    }),
+  ),
+});
+
+const badRequest = errorResponse('Malformed JSON, a missing, empty or non-string `input`, or unknown properties.', {
+  error: "Invalid request: body must have required property 'input'.",
+  code: 'INVALID_REQUEST',
+});
+
+export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (app, { predictions }) => {
+  app.post(
+    '/predict',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'Run the model now, or queue it with Async-Mode: true',
+        headers: PostHeadersSchema,
+        body: PredictRequestSchema,
+        response: {
+          200: { ...PredictionOutputSchema, description: 'The model ran synchronously.' },
+          202: {
+            ...AsyncAcceptedSchema,
+            description: 'Queued; poll `GET /predict/{prediction_id}` (also in `Location`).',
+            headers: { Location: { type: 'string', description: '/predict/{prediction_id}' } },
+          },
+          400: badRequest,
+          413: errorResponse('The body is over the limit (`BODY_LIMIT_BYTES`).', {
+            error: 'Request body is too large.',
+            code: 'BODY_TOO_LARGE',
+          }),
+          415: errorResponse('The body is not `application/json`.', {
+            error: 'Unsupported content type; send application/json.',
+            code: 'UNSUPPORTED_MEDIA_TYPE',
+          }),
+          500: errorResponse('The model threw, or an unexpected error.', {
+            error: 'The model failed to make a prediction.',
+            code: 'MODEL_FAILED',
+          }),
+          503: { ...StandardErrors[503], headers: RetryAfterHeader },
+          504: errorResponse('Sync mode only: the model did not answer within `SYNC_TIMEOUT_MS`.', {
+            error: 'The model did not answer in time.',
+            code: 'PREDICTION_TIMEOUT',
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { input } = request.body;
+      if (isAsyncMode(request.headers['async-mode'])) {
+        const id = await predictions.submit(input);
+        return reply
+          .code(202)
+          .header('Location', `/predict/${id}`)
+          .send({ message: MESSAGES.accepted, prediction_id: id });
+      }
+      // Stop the model when the client goes away before its answer is sent.
+      const clientGone = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableEnded) clientGone.abort(new Error('client closed the connection'));
+      };
+      reply.raw.once('close', onClose);
+      try {
+        return await predictions.predictNow(input, clientGone.signal);
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    },
+  );
+
+  app.get(
+    '/predict/:prediction_id',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'The result of an async prediction',
+        params: Type.Object({
+          prediction_id: Type.String({ description: 'The id from the 202 answer.', examples: ['3f2c1b9e-5d4a-4c7b-9a1e-2b6f8d0c4e11'] }),
+        }),
+        response: {
+          200: { ...PredictionFoundSchema, description: 'The job finished; `output` holds the result.' },
+          400: {
+            ...errorResponse('The job is queued or running; retry after `Retry-After` seconds.', {
+              error: MESSAGES.stillProcessing,
+            }),
+            headers: RetryAfterHeader,
+          },
+          404: errorResponse('No job with this id: never issued, or expired after `RESULT_TTL_SECONDS`.', {
+            error: MESSAGES.notFound,
+          }),
+          500: { ...PredictionFailedSchema, description: 'The job failed for good; `reason` says why.' },
+          503: { ...StandardErrors[503], headers: RetryAfterHeader },
+        },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.prediction_id;
+      const lookup = await predictions.lookup(id);
+      switch (lookup.kind) {
+        case 'succeeded':
+          return reply.send({ prediction_id: id, output: lookup.output });
+        case 'pending':
+          return reply
+            .code(400)
+            .header('Retry-After', String(POLL_RETRY_AFTER_SECONDS))
+            .send({ error: MESSAGES.stillProcessing });
+        case 'not-found':
+          return reply.code(404).send({ error: MESSAGES.notFound });
+        case 'failed':
+          return reply
+            .code(500)
+            .send({ error: MESSAGES.failed, prediction_id: id, status: 'failed', reason: lookup.reason });
+      }
+    },
+  );
+};

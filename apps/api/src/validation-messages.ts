@@ -1,0 +1,36 @@
+import type { FastifySchemaValidationError } from 'fastify';
+
+/** "body", "body/input" — the part of the request a message is about. */
+function where(dataVar: string, instancePath: string): string {
+  return instancePath ? `${dataVar}${instancePath}` : dataVar;
+}
+
+function describe(error: FastifySchemaValidationError, dataVar: string): string | undefined {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    // TypeBox reports each unknown property twice: once as "schema is false".
+    case 'boolean':
+      return undefined;
+    case 'required':
+      return `${where(dataVar, error.instancePath)} must have the property ${listOf(params['requiredProperties'])}`;
+    case 'additionalProperties':
+      return `${where(dataVar, error.instancePath)} has unknown property ${listOf(params['additionalProperties'])}`;
+    case 'minLength':
+      if (params['limit'] === 1) return `${where(dataVar, error.instancePath)} must not be empty`;
+      break;
+  }
+  return `${where(dataVar, error.instancePath)} ${error.message ?? 'is invalid'}`;
+}
+
+function listOf(names: unknown): string {
+  return Array.isArray(names) ? names.map((name) => `'${String(name)}'`).join(', ') : "'?'";
+}
+
+/**
+ * Fastify's schemaErrorFormatter: one readable sentence for the first problems
+ * of a request, e.g. "body/input must be string".
+ */
+export function formatValidationErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const sentences = [...new Set(errors.map((error) => describe(error, dataVar)).filter((s) => s !== undefined))];
+  return new Error(sentences.join('; ') || `${dataVar} is invalid`);
+}

@@ -1,0 +1,53 @@
+import { hostname } from 'node:os';
+import { ConfigError, loadModel, redisKeys } from '@foretell/shared';
+import closeWithGrace from 'close-with-grace';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { loadConsumerConfig } from './config.js';
+import { createConsumer } from './stream-consumer.js';
+
+// The consumer's one impure entrypoint: reads the environment, opens Redis,
+// starts consuming, and on SIGINT/SIGTERM drains before exiting 0.
+const config = (() => {
+  try {
+    return loadConsumerConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`foretell consumer: ${error.message}\n`);
+    process.exit(1);
+  }
+})();
+const log = pino({ level: config.LOG_LEVEL, base: { service: 'consumer' } });
+const model = await loadModel(config);
+
+// Commands wait through a Redis outage (retried after reconnecting) rather
+// than fail: a finished job's result is worth keeping.
+const redis = new Redis(config.REDIS_URL, {
+  maxRetriesPerRequest: null,
+  retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+});
+redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
+
+const consumer = createConsumer({
+  redis,
+  model,
+  keys: redisKeys(config.KEY_PREFIX),
+  log,
+  settings: {
+    name: config.CONSUMER_NAME || `${hostname()}-${process.pid}`,
+    concurrency: config.CONSUMER_CONCURRENCY,
+    blockMs: config.CONSUMER_BLOCK_MS,
+    resultTtlSeconds: config.RESULT_TTL_SECONDS,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+  },
+});
+
+// The consumer's own grace period bounds the drain; the extra seconds are for closing connections.
+closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: log }, async ({ signal, err }) => {
+  if (err) log.error({ err }, 'shutting down after an unexpected error');
+  else log.info({ signal }, 'shutting down: no new jobs, finishing the ones in hand');
+  await consumer.close();
+  await redis.quit().catch((error: unknown) => log.warn({ err: error }, 'redis quit failed'));
+});
+
+await consumer.start();

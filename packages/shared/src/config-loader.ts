@@ -1,0 +1,83 @@
+import { Type, type Static, type TObject, type TProperties } from 'typebox';
+import { Value } from 'typebox/value';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/**
+ * Reads the variables a schema names from `env`, converts them to their
+ * types, fills defaults and validates. Throws a ConfigError naming every bad
+ * variable at once, so an operator fixes them in one go. The result is frozen.
+ * An empty variable counts as unset, as in docker compose's `FOO=`.
+ */
+export function loadConfig<T extends TObject>(
+  schema: T,
+  env: Readonly<Record<string, string | undefined>>,
+): Readonly<Static<T>> {
+  const raw: Record<string, unknown> = {};
+  for (const name of Object.keys(schema.properties)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const config = Value.Default(schema, Value.Convert(schema, raw));
+  const problems = Value.Errors(schema, config).map((error) => {
+    const name = error.instancePath.replace(/^\//, '') || Object.keys(error.params ?? {}).join(',');
+    const got = name in raw ? ` (got ${JSON.stringify(raw[name])})` : '';
+    return `${name}: ${error.message}${got}`;
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config) as Readonly<Static<T>>;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Variables both the API and the consumer read. */
+export const CommonConfigProperties = {
+  REDIS_URL: Type.String({
+    default: 'redis://127.0.0.1:6379',
+    pattern: '^rediss?://',
+    description: 'Redis to connect to (redis:// or rediss://, with user, password and db if needed).',
+  }),
+  KEY_PREFIX: Type.String({
+    default: 'foretell',
+    minLength: 1,
+    pattern: '^[^\\s{}]+$',
+    description: 'Prefix of every Redis key, stream and channel; deployments sharing a Redis use distinct prefixes.',
+  }),
+  RESULT_TTL_SECONDS: Type.Integer({
+    default: 86400,
+    minimum: 1,
+    description: 'How long a job hash lives, from submission and again from completion.',
+  }),
+  MODEL_MIN_LATENCY_MS: Type.Integer({
+    default: 10000,
+    minimum: 0,
+    description: 'Shortest latency of the mock model.',
+  }),
+  MODEL_MAX_LATENCY_MS: Type.Integer({
+    default: 17000,
+    minimum: 0,
+    description: 'Longest latency of the mock model (whole seconds are drawn when both bounds are whole seconds).',
+  }),
+  MODEL_MODULE: Type.String({
+    default: '',
+    description: 'Path of an ES module exporting `createModel()` that returns your model; empty uses the mock model.',
+  }),
+  LOG_LEVEL: Type.Union(
+    LOG_LEVELS.map((level) => Type.Literal(level)),
+    { default: 'info', description: 'pino log level.' },
+  ),
+} satisfies TProperties;
+
+/** Checks that no configuration asks for a model latency range that is upside down. */
+export function checkLatencyRange(config: { MODEL_MIN_LATENCY_MS: number; MODEL_MAX_LATENCY_MS: number }): void {
+  if (config.MODEL_MIN_LATENCY_MS > config.MODEL_MAX_LATENCY_MS) {
+    throw new ConfigError([
+      `MODEL_MIN_LATENCY_MS: must not exceed MODEL_MAX_LATENCY_MS (got ${config.MODEL_MIN_LATENCY_MS} > ${config.MODEL_MAX_LATENCY_MS})`,
+    ]);
+  }
+}

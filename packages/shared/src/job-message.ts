@@ -1,0 +1,40 @@
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { PredictionIdSchema, PredictRequestSchema } from './prediction-schemas.js';
+
+/**
+ * A stream entry of `{prefix}:jobs`: the prediction id and the request's
+ * input, the same `input` schema as the HTTP body.
+ */
+export const JobMessageSchema = Type.Object(
+  {
+    id: PredictionIdSchema,
+    input: PredictRequestSchema.properties.input,
+  },
+  { additionalProperties: false },
+);
+export type JobMessage = Static<typeof JobMessageSchema>;
+
+const jobMessageValidator = Compile(JobMessageSchema);
+
+/** XADD field list for a job. */
+export function encodeJobMessage(message: JobMessage): string[] {
+  return ['id', message.id, 'input', message.input];
+}
+
+export type DecodedJobMessage = { ok: true; message: JobMessage } | { ok: false; reason: string };
+
+/**
+ * Decodes the flat field list XREADGROUP returns. Never throws: an entry that
+ * does not parse is reported with the reason, for the dead-letter stream.
+ */
+export function decodeJobMessage(fields: readonly string[]): DecodedJobMessage {
+  if (fields.length % 2 !== 0) return { ok: false, reason: 'odd number of fields' };
+  const candidate: Record<string, string> = {};
+  for (let i = 0; i < fields.length; i += 2) {
+    candidate[fields[i] as string] = fields[i + 1] as string;
+  }
+  if (jobMessageValidator.Check(candidate)) return { ok: true, message: candidate };
+  const [first] = jobMessageValidator.Errors(candidate);
+  return { ok: false, reason: `invalid job message: ${first?.instancePath || '/'} ${first?.message ?? 'does not match'}` };
+}

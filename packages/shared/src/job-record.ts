@@ -1,0 +1,59 @@
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+export const JobStatusSchema = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('processing'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+]);
+export type JobStatus = Static<typeof JobStatusSchema>;
+
+const EpochMsSchema = Type.Integer({ minimum: 0, description: 'Unix time in milliseconds.' });
+
+/**
+ * One job as stored in its hash `{prefix}:job:{id}`. Field names are short
+ * but readable: they are repeated in every hash, and operators read them with
+ * `redis-cli HGETALL`.
+ */
+export const JobRecordSchema = Type.Object({
+  status: JobStatusSchema,
+  input: Type.String(),
+  result: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  attempts: Type.Integer({ minimum: 0 }),
+  created: EpochMsSchema,
+  started: Type.Optional(EpochMsSchema),
+  finished: Type.Optional(EpochMsSchema),
+});
+export type JobRecord = Static<typeof JobRecordSchema>;
+
+const jobRecordValidator = Compile(JobRecordSchema);
+
+export class CorruptRecordError extends Error {
+  override readonly name = 'CorruptRecordError';
+}
+
+/** The fields a new job's hash starts with. */
+export function newJobFields(input: string, now: number): Record<string, string> {
+  return { status: 'queued', input, attempts: '0', created: String(now) };
+}
+
+/**
+ * Decodes a hash read with HGETALL. An empty hash is a job that never existed
+ * or has expired: `undefined`. A hash that does not match the schema throws,
+ * since it was not written by foretell.
+ */
+export function decodeJobRecord(hash: Record<string, string>): JobRecord | undefined {
+  if (Object.keys(hash).length === 0) return undefined;
+  const candidate: Record<string, unknown> = { ...hash };
+  for (const field of ['attempts', 'created', 'started', 'finished'] as const) {
+    const value = hash[field];
+    if (value !== undefined) candidate[field] = Number(value);
+  }
+  if (!jobRecordValidator.Check(candidate)) {
+    const [first] = jobRecordValidator.Errors(candidate);
+    throw new CorruptRecordError(`job hash does not match its schema: ${first?.instancePath ?? ''} ${first?.message ?? ''}`);
+  }
+  return candidate;
+}

@@ -1,0 +1,50 @@
+import { createHash, randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Model, PredictOptions } from './model.js';
+
+export interface MockModelOptions {
+  readonly minLatencyMs: number;
+  readonly maxLatencyMs: number;
+}
+
+// The assignment's model answered with an integer in 1000–20000.
+const RESULT_MIN = 1000;
+const RESULT_MAX = 20000;
+const SECOND_MS = 1000;
+
+/**
+ * The result for an input: stable for the same input (sync and async answer
+ * alike, retries are harmless) and spread over the assignment's range.
+ */
+export function mockResult(input: string): string {
+  const digest = createHash('sha256').update(input, 'utf8').digest();
+  const span = RESULT_MAX - RESULT_MIN + 1;
+  return String(RESULT_MIN + (digest.readUInt32BE(0) % span));
+}
+
+/**
+ * A latency drawn from [min, max]. When both bounds are whole seconds (the
+ * default 10 000–17 000 ms) the draw is in whole seconds, as the assignment's
+ * `sleep(randint(10, 17))` was; otherwise it is in whole milliseconds.
+ */
+export function drawLatencyMs({ minLatencyMs, maxLatencyMs }: MockModelOptions): number {
+  if (maxLatencyMs <= minLatencyMs) return minLatencyMs;
+  const step = minLatencyMs % SECOND_MS === 0 && maxLatencyMs % SECOND_MS === 0 ? SECOND_MS : 1;
+  const steps = Math.floor((maxLatencyMs - minLatencyMs) / step);
+  return minLatencyMs + randomInt(steps + 1) * step;
+}
+
+/** The assignment's mock model: waits (never computes), then answers. */
+export function createMockModel(options: MockModelOptions): Model {
+  if (options.minLatencyMs < 0 || options.maxLatencyMs < options.minLatencyMs) {
+    throw new RangeError('mock model latency must satisfy 0 <= min <= max');
+  }
+  return {
+    async predict(input: string, { signal }: PredictOptions): Promise<string> {
+      signal.throwIfAborted();
+      const latencyMs = drawLatencyMs(options);
+      if (latencyMs > 0) await sleep(latencyMs, undefined, { signal });
+      return mockResult(input);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * The wire contract of `/predict`, byte for byte the original assignment's
+ * (see ARCHITECTURE.md §1). Clients compare these strings: never reword them.
+ */
+export const MESSAGES = Object.freeze({
+  accepted: 'Request received. Processing asynchronously.',
+  stillProcessing: 'Prediction is still being processed.',
+  notFound: 'Prediction ID not found.',
+  failed: 'Prediction failed.',
+});
+
+export const PredictionIdSchema = Type.String({
+  format: 'uuid',
+  description: 'A UUID v4 issued by `POST /predict` in async mode.',
+  examples: ['3f2c1b9e-5d4a-4c7b-9a1e-2b6f8d0c4e11'],
+});
+
+export const PredictRequestSchema = Type.Object(
+  {
+    input: Type.String({
+      minLength: 1,
+      description: 'The text the model predicts on.',
+      examples: ['Sample input data for the model'],
+    }),
+  },
+  { additionalProperties: false, title: 'PredictRequest' },
+);
+export type PredictRequest = Static<typeof PredictRequestSchema>;
+
+/** The model's answer: also the `output` of a finished async job. */
+export const PredictionOutputSchema = Type.Object(
+  {
+    input: Type.String(),
+    result: Type.String({ description: 'The model result, a string of digits.', examples: ['8471'] }),
+  },
+  { additionalProperties: false, title: 'PredictionOutput' },
+);
+export type PredictionOutput = Static<typeof PredictionOutputSchema>;
+
+export const AsyncAcceptedSchema = Type.Object(
+  {
+    message: Type.Literal(MESSAGES.accepted),
+    prediction_id: PredictionIdSchema,
+  },
+  { additionalProperties: false, title: 'AsyncAccepted' },
+);
+
+export const PredictionFoundSchema = Type.Object(
+  {
+    prediction_id: PredictionIdSchema,
+    output: PredictionOutputSchema,
+  },
+  { additionalProperties: false, title: 'PredictionFound' },
+);
+
+export const PredictionFailedSchema = Type.Object(
+  {
+    error: Type.Literal(MESSAGES.failed),
+    prediction_id: PredictionIdSchema,
+    status: Type.Literal('failed'),
+    reason: Type.String({ description: 'Why the job failed for good.' }),
+  },
+  { additionalProperties: false, title: 'PredictionFailed' },
+);
+
+/**
+ * Every error body. `error` is a sentence ending in a period; `code` is a
+ * stable machine-readable code (see the README's error table), present on all
+ * errors but the assignment's own, whose bodies stay exactly as they were.
+ */
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.String({ description: 'What went wrong, as a sentence.' }),
+    code: Type.Optional(Type.String({ description: 'Stable error code.' })),
+  },
+  { additionalProperties: false, title: 'Error' },
+);
+export type ErrorBody = Static<typeof ErrorSchema>;
