@@ -1,10 +1,4 @@
-import {
-  decodeJobRecord,
-  encodeJobMessage,
-  newJobFields,
-  type JobRecord,
-  type RedisKeys,
-} from '@foretell/shared';
+import { decodeJobRecord, encodeJobMessage, newJobFields, type JobRecord, type RedisKeys } from '@foretell/shared';
 import { ReplyError, type Redis } from 'ioredis';
 import { StoreUnavailableError } from './errors.js';
 

@@ -6,7 +6,7 @@ function where(dataVar: string, instancePath: string): string {
 }
 
 function describe(error: FastifySchemaValidationError, dataVar: string): string | undefined {
-  const params = error.params as Record<string, unknown>;
+  const params: Record<string, unknown> = error.params;
   switch (error.keyword) {
     // TypeBox reports each unknown property twice: once as "schema is false".
     case 'boolean':

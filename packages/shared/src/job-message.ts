@@ -36,5 +36,8 @@ export function decodeJobMessage(fields: readonly string[]): DecodedJobMessage {
   }
   if (jobMessageValidator.Check(candidate)) return { ok: true, message: candidate };
   const [first] = jobMessageValidator.Errors(candidate);
-  return { ok: false, reason: `invalid job message: ${first?.instancePath || '/'} ${first?.message ?? 'does not match'}` };
+  return {
+    ok: false,
+    reason: `invalid job message: ${first?.instancePath || '/'} ${first?.message ?? 'does not match'}`,
+  };
 }

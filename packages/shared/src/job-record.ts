@@ -53,7 +53,9 @@ export function decodeJobRecord(hash: Record<string, string>): JobRecord | undef
   }
   if (!jobRecordValidator.Check(candidate)) {
     const [first] = jobRecordValidator.Errors(candidate);
-    throw new CorruptRecordError(`job hash does not match its schema: ${first?.instancePath ?? ''} ${first?.message ?? ''}`);
+    throw new CorruptRecordError(
+      `job hash does not match its schema: ${first?.instancePath ?? ''} ${first?.message ?? ''}`,
+    );
   }
   return candidate;
 }

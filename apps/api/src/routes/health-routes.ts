@@ -8,8 +8,7 @@ export interface HealthRoutesOptions {
   readonly store: JobStore;
 }
 
-const StatusSchema = (status: string) =>
-  Type.Object({ status: Type.Literal(status) }, { additionalProperties: false });
+const StatusSchema = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: false });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { store }) => {
   app.get(

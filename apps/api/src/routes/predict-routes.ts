@@ -104,7 +104,10 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
         tags: ['predictions'],
         summary: 'The result of an async prediction',
         params: Type.Object({
-          prediction_id: Type.String({ description: 'The id from the 202 answer.', examples: ['3f2c1b9e-5d4a-4c7b-9a1e-2b6f8d0c4e11'] }),
+          prediction_id: Type.String({
+            description: 'The id from the 202 answer.',
+            examples: ['3f2c1b9e-5d4a-4c7b-9a1e-2b6f8d0c4e11'],
+          }),
         }),
         response: {
           200: { ...PredictionFoundSchema, description: 'The job finished; `output` holds the result.' },

@@ -1,0 +1,81 @@
+// Helpers shared by the start and test commands. Plain Node, no dependencies:
+// they run before `pnpm install` has.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** pnpm, fetched by npx: the machine needs only Node and npm. */
+export const PNPM_VERSION = '10.34.8';
+
+export function log(message) {
+  process.stdout.write(`\u001b[1m▸ ${message}\u001b[0m\n`);
+}
+
+/** Runs a command with inherited stdio; rejects with its exit code unless it is 0. */
+export function run(command, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'inherit', ...options });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          Object.assign(new Error(`${command} ${args.join(' ')} failed (${signal ?? code})`), { exitCode: code ?? 1 }),
+        );
+    });
+  });
+}
+
+export function pnpm(args, options) {
+  return run('npx', ['--yes', `pnpm@${PNPM_VERSION}`, ...args], options);
+}
+
+/** Installs the workspace's dependencies exactly as locked (quick when they already are). */
+export async function installDependencies() {
+  log('installing dependencies (pnpm install --frozen-lockfile)');
+  await pnpm(['install', '--frozen-lockfile', '--reporter=silent']);
+}
+
+function which(command) {
+  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+/**
+ * The path of a system command, installing its Debian package with apt-get
+ * when this runs as root; otherwise fails with one line saying how to get it.
+ */
+export async function ensureSystemCommand({ commands, aptPackage, hint }) {
+  const findIt = () => commands.map(which).find(Boolean);
+  let path = findIt();
+  if (path) return path;
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot && existsSync('/usr/bin/apt-get')) {
+    log(`installing ${aptPackage} with apt-get`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    await run('apt-get', ['update', '-qq'], { env });
+    await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', aptPackage], { env });
+    path = findIt();
+    if (path) return path;
+  }
+  throw Object.assign(new Error(`${commands[0]} is missing: ${hint}`), { exitCode: 1 });
+}
+
+export const REDIS_SERVER = {
+  commands: ['redis-server'],
+  aptPackage: 'redis-server',
+  hint: 'install Redis ≥ 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or set REDIS_URL.',
+};
+
+export const CHROMIUM = {
+  commands: ['chromium', 'chromium-browser', 'google-chrome'],
+  aptPackage: 'chromium',
+  hint: 'install Chromium for the Swagger UI test (Debian/Ubuntu: sudo apt-get install chromium), or set CHROMIUM_PATH.',
+};
+
+/** Runs `main`, turning a failure into its message and exit code instead of a stack trace. */
+export function runMain(main) {
+  main().catch((error) => {
+    process.stderr.write(`\u001b[31m✖ ${error.message}\u001b[0m\n`);
+    process.exit(error.exitCode ?? 1);
+  });
+}
