@@ -28,6 +28,9 @@ export async function buildApp({ config, redis, model, logger }: AppDeps): Promi
   const app = Fastify({
     bodyLimit: config.BODY_LIMIT_BYTES,
     schemaErrorFormatter: formatValidationErrors,
+    // Any id, however long, is "not found" rather than 414: the URL is
+    // already bounded by Node's header size limit (16 KiB).
+    routerOptions: { maxParamLength: 16 * 1024 },
     ...(logger ? { loggerInstance: logger } : { logger: false }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 

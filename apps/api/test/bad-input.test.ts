@@ -1,0 +1,134 @@
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
+import { buildTestApp, TEST_CONFIG } from './build-test-app.js';
+
+let t: TestRedis;
+let app: FastifyInstance;
+
+beforeEach(async () => {
+  t = testRedis();
+  app = await buildTestApp(t.redis, t.prefix);
+});
+
+afterEach(async () => {
+  await app.close();
+  await t.cleanup();
+});
+
+function postRaw(payload: string | undefined, headers: Record<string, string>, asyncMode = false) {
+  const options: InjectOptions = {
+    method: 'POST',
+    url: '/predict',
+    headers: asyncMode ? { ...headers, 'async-mode': 'true' } : headers,
+  };
+  if (payload !== undefined) options.payload = payload;
+  return app.inject(options);
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+// [what, body, expected error sentence, code]
+const BAD_BODIES: [string, string | undefined, string, string][] = [
+  ['malformed JSON', '{"input": "x"', 'Request body is not valid JSON.', 'INVALID_JSON'],
+  ['a JSON fragment', 'input=x', 'Request body is not valid JSON.', 'INVALID_JSON'],
+  [
+    'an empty body',
+    '',
+    'Request body is empty; send a JSON object such as {"input": "text"}.',
+    'EMPTY_BODY',
+  ],
+  ['no body at all', undefined, 'Request body is empty; send a JSON object such as {"input": "text"}.', 'EMPTY_BODY'],
+  ['an empty object', '{}', "Invalid request: body must have the property 'input'.", 'INVALID_REQUEST'],
+  ['a missing input', '{"text": "x"}', "Invalid request: body must have the property 'input'; body has unknown property 'text'.", 'INVALID_REQUEST'],
+  ['an empty input', '{"input": ""}', 'Invalid request: body/input must not be empty.', 'INVALID_REQUEST'],
+  ['a numeric input', '{"input": 42}', 'Invalid request: body/input must be string.', 'INVALID_REQUEST'],
+  ['a null input', '{"input": null}', 'Invalid request: body/input must be string.', 'INVALID_REQUEST'],
+  ['a boolean input', '{"input": true}', 'Invalid request: body/input must be string.', 'INVALID_REQUEST'],
+  ['an array input', '{"input": ["x"]}', 'Invalid request: body/input must be string.', 'INVALID_REQUEST'],
+  ['an object input', '{"input": {"text": "x"}}', 'Invalid request: body/input must be string.', 'INVALID_REQUEST'],
+  ['an unknown property', '{"input": "x", "extra": 1}', "Invalid request: body has unknown property 'extra'.", 'INVALID_REQUEST'],
+  ['an array body', '["x"]', 'Invalid request: body must be object.', 'INVALID_REQUEST'],
+  ['a string body', '"x"', 'Invalid request: body must be object.', 'INVALID_REQUEST'],
+  ['a null body', 'null', 'Invalid request: body must be object.', 'INVALID_REQUEST'],
+  ['a number body', '12', 'Invalid request: body must be object.', 'INVALID_REQUEST'],
+];
+
+describe.each([false, true])('bad input (async mode: %s) gets a 4xx JSON error and writes nothing', (asyncMode) => {
+  it.each(BAD_BODIES)('%s → 400', async (_, body, error, code) => {
+    const response = await postRaw(body, JSON_HEADERS, asyncMode);
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.json()).toEqual({ error, code });
+    expect(await t.redis.exists(t.keys.jobs)).toBe(0);
+  });
+
+  it.each([
+    ['__proto__', '{"input": "x", "__proto__": {"polluted": true}}'],
+    ['constructor.prototype', '{"input": "x", "constructor": {"prototype": {"polluted": true}}}'],
+  ])('a %s poisoning attempt → 400', async (_, body) => {
+    const response = await postRaw(body, JSON_HEADERS, asyncMode);
+    expect(response.statusCode).toBe(400);
+    expect(response.json<{ error: string }>().error).toMatch(/\.$/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('a body over BODY_LIMIT_BYTES → 413', async () => {
+    const body = JSON.stringify({ input: 'x'.repeat(TEST_CONFIG.BODY_LIMIT_BYTES) });
+    const response = await postRaw(body, JSON_HEADERS, asyncMode);
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toEqual({ error: 'Request body is too large.', code: 'BODY_TOO_LARGE' });
+    expect(await t.redis.exists(t.keys.jobs)).toBe(0);
+  });
+
+  it('a body just under the limit is accepted', async () => {
+    const input = 'y'.repeat(TEST_CONFIG.BODY_LIMIT_BYTES - '{"input":""}'.length);
+    const response = await postRaw(JSON.stringify({ input }), JSON_HEADERS, asyncMode);
+    expect(response.statusCode).toBe(asyncMode ? 202 : 200);
+  });
+
+  it.each([
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/xml',
+    'application/octet-stream',
+    'application/jsonx',
+  ])('content type %s → 415', async (contentType) => {
+    const response = await postRaw('{"input": "x"}', { 'content-type': contentType }, asyncMode);
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toEqual({
+      error: 'Unsupported content type; send application/json.',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+    expect(await t.redis.exists(t.keys.jobs)).toBe(0);
+  });
+
+  it('a body with no content type → 415', async () => {
+    const response = await postRaw('{"input": "x"}', {}, asyncMode);
+    expect(response.statusCode).toBe(415);
+    expect(response.json<{ code: string }>().code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it.each(['application/json; charset=utf-8', 'Application/JSON'])('content type %s is accepted', async (type) => {
+    const response = await postRaw('{"input": "x"}', { 'content-type': type }, asyncMode);
+    expect(response.statusCode).toBe(asyncMode ? 202 : 200);
+  });
+});
+
+describe('other bad requests', () => {
+  it.each([
+    ['GET', '/nope'],
+    ['DELETE', '/predict'],
+    ['PUT', '/predict/abc'],
+  ] as const)('%s %s → 404 JSON', async (method, url) => {
+    const response = await app.inject({ method, url });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ error: 'Route not found.', code: 'ROUTE_NOT_FOUND' });
+  });
+
+  it('a GET /predict/{id} with a body is still answered', async () => {
+    const response = await app.inject({ method: 'GET', url: '/predict/abc', headers: JSON_HEADERS, payload: '{' });
+    expect(response.statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
+import { buildTestApp } from './build-test-app.js';
+
+interface Operation {
+  parameters?: { in: string; name: string }[];
+  requestBody?: { content: Record<string, { schema: { required?: string[] } }> };
+  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, object> }>;
+}
+type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+let t: TestRedis;
+let app: FastifyInstance;
+let doc: Document;
+
+beforeAll(async () => {
+  t = testRedis();
+  app = await buildTestApp(t.redis, t.prefix);
+  const response = await app.inject({ method: 'GET', url: '/docs/json' });
+  expect(response.statusCode).toBe(200);
+  doc = response.json<Document>();
+});
+
+afterAll(async () => {
+  await app.close();
+  await t.cleanup();
+});
+
+const EXPECTED: [path: string, method: string, statuses: string[]][] = [
+  ['/predict', 'post', ['200', '202', '400', '413', '415', '500', '503', '504']],
+  ['/predict/{prediction_id}', 'get', ['200', '400', '404', '500', '503']],
+  ['/health', 'get', ['200']],
+  ['/ready', 'get', ['200', '503']],
+];
+
+describe('the OpenAPI document at /docs/json', () => {
+  it('is OpenAPI 3 and lists exactly the public routes', () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/health', '/predict', '/predict/{prediction_id}', '/ready']);
+  });
+
+  it.each(EXPECTED)('%s %s documents every status with a JSON body schema', (path, method, statuses) => {
+    const operation = doc.paths[path]?.[method];
+    expect(operation).toBeDefined();
+    expect(Object.keys(operation?.responses ?? {}).sort()).toEqual(statuses.sort());
+    for (const status of statuses) {
+      expect(operation?.responses[status]?.content?.['application/json']?.schema).toBeTypeOf('object');
+    }
+  });
+
+  it('documents the Async-Mode header and the JSON body of POST /predict', () => {
+    const operation = doc.paths['/predict']?.post;
+    expect(operation?.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'async-mode' }));
+    expect(operation?.requestBody?.content['application/json']?.schema.required).toEqual(['input']);
+  });
+
+  it('documents Retry-After on "still processing" and 503 answers, and Location on 202', () => {
+    const get = doc.paths['/predict/{prediction_id}']?.get;
+    expect(Object.keys(get?.responses['400']?.headers ?? {})).toEqual(['Retry-After']);
+    expect(Object.keys(get?.responses['503']?.headers ?? {})).toEqual(['Retry-After']);
+    expect(Object.keys(doc.paths['/predict']?.post?.responses['202']?.headers ?? {})).toEqual(['Location']);
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const response = await app.inject({ method: 'GET', url: '/docs' });
+    const page = response.statusCode === 302 ? await app.inject({ method: 'GET', url: response.headers.location as string }) : response;
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toContain('swagger-ui');
+  });
+});
