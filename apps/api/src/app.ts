@@ -3,6 +3,7 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config.js';
+import { drainOnClose } from './drain-on-close.js';
 import { installErrorHandling } from './error-handler.js';
 import { createJobStore } from './job-store.js';
 import { registerOpenApi } from './openapi.js';
@@ -27,6 +28,7 @@ export interface AppDeps {
 export async function buildApp({ config, redis, model, logger }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: config.BODY_LIMIT_BYTES,
+    return503OnClosing: false,
     schemaErrorFormatter: formatValidationErrors,
     // Any id, however long, is "not found" rather than 414: the URL is
     // already bounded by Node's header size limit (16 KiB).
@@ -41,6 +43,7 @@ export async function buildApp({ config, redis, model, logger }: AppDeps): Promi
   // body would be a 400 instead of the contract's 415.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  drainOnClose(app);
   await registerOpenApi(app);
 
   const store = createJobStore(redis, redisKeys(config.KEY_PREFIX), config.RESULT_TTL_SECONDS);

@@ -14,6 +14,7 @@ export const ERROR_CATALOGUE = {
   MODEL_FAILED: { statusCode: 500, message: 'The model failed to make a prediction.' },
   REDIS_UNAVAILABLE: { statusCode: 503, message: 'The queue is unavailable; retry later.' },
   NOT_READY: { statusCode: 503, message: 'Not ready.' },
+  SHUTTING_DOWN: { statusCode: 503, message: 'The server is shutting down; retry shortly.' },
   PREDICTION_TIMEOUT: { statusCode: 504, message: 'The model did not answer in time.' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;
 

@@ -1,3 +1,5 @@
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { mockResult } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
@@ -40,5 +42,59 @@ describe('probes', () => {
     const after = await app.inject({ method: 'GET', url: '/ready' });
     expect(after.statusCode).toBe(200);
     expect(after.json()).toEqual({ status: 'ready' });
+  });
+});
+
+function get(agent: Agent, url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { agent }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('closing', () => {
+  it('finishes in-flight requests and answers new ones 503 in our error format', async () => {
+    let modelCalled: () => void = () => undefined;
+    const called = new Promise<void>((resolve) => (modelCalled = resolve));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await app.close();
+    app = await buildTestApp(t.redis, t.prefix, {
+      model: {
+        predict: async (input) => {
+          modelCalled();
+          await released;
+          return mockResult(input);
+        },
+      },
+    });
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    // A keep-alive connection opened before close(): it can still send a request while the app drains.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await get(agent, `${base}/health`)).status).toBe(200);
+
+    const inFlight = fetch(`${base}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"input":"x"}',
+    });
+    await called;
+    const closed = app.close();
+    const refused = await get(agent, `${base}/health`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'The server is shutting down; retry shortly.',
+      code: 'SHUTTING_DOWN',
+    });
+    release();
+    expect(await (await inFlight).json()).toEqual({ input: 'x', result: mockResult('x') });
+    await closed;
+    agent.destroy();
   });
 });

@@ -26,7 +26,7 @@ export function loadConfig<T extends TObject>(
   const config = Value.Default(schema, Value.Convert(schema, raw));
   const problems = Value.Errors(schema, config).map((error) => {
     const name = error.instancePath.replace(/^\//, '') || Object.keys(error.params ?? {}).join(',');
-    const got = name in raw ? ` (got ${JSON.stringify(raw[name])})` : '';
+    const got = name in raw ? ` (got ${JSON.stringify(env[name])})` : '';
     return `${name}: ${error.message}${got}`;
   });
   if (problems.length > 0) throw new ConfigError(problems);
