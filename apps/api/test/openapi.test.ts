@@ -64,7 +64,10 @@ describe('the OpenAPI document at /docs/json', () => {
 
   it('serves Swagger UI at /docs', async () => {
     const response = await app.inject({ method: 'GET', url: '/docs' });
-    const page = response.statusCode === 302 ? await app.inject({ method: 'GET', url: response.headers.location as string }) : response;
+    const page =
+      response.statusCode === 302
+        ? await app.inject({ method: 'GET', url: response.headers.location as string })
+        : response;
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.body).toContain('swagger-ui');

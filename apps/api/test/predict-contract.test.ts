@@ -21,7 +21,12 @@ afterEach(async () => {
 });
 
 function post(body: unknown, headers: Record<string, string> = {}) {
-  return app.inject({ method: 'POST', url: '/predict', payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  return app.inject({
+    method: 'POST',
+    url: '/predict',
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 }
 
 async function submit(input: string): Promise<string> {

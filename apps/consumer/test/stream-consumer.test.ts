@@ -117,7 +117,12 @@ describe('the stream consumer', () => {
     const dead = await h.redis.xrange(h.keys.dead, '-', '+');
     expect(dead).toHaveLength(1);
     const fields = dead[0]?.[1] ?? [];
-    expect(fields.slice(0, 4)).toEqual(['entry', poisonId, 'reason', 'invalid job message: /id must match format "uuid"']);
+    expect(fields.slice(0, 4)).toEqual([
+      'entry',
+      poisonId,
+      'reason',
+      'invalid job message: /id must match format "uuid"',
+    ]);
     expect(JSON.parse(fields[5] ?? '')).toEqual(['id', 'not-a-uuid', 'input', 'x']);
     expect(await h.redis.xlen(h.keys.jobs)).toBe(0);
     expect(await pendingCount()).toBe(0);
@@ -192,7 +197,9 @@ describe('closing', () => {
     });
     const closed = h.consumer.close().then(() => true);
     // Not 60 s: the blocked read is woken by CLIENT UNBLOCK.
-    expect(await waitFor(() => Promise.race([closed, Promise.resolve(false)]), { timeoutMs: 5000, what: 'close' })).toBe(true);
+    expect(
+      await waitFor(() => Promise.race([closed, Promise.resolve(false)]), { timeoutMs: 5000, what: 'close' }),
+    ).toBe(true);
   });
 
   it('leaves jobs it could not finish within the grace period pending, for another consumer', async () => {
