@@ -1,4 +1,4 @@
-import { Type, type Static, type TObject, type TProperties } from 'typebox';
+import { Type, type Static, type TObject, type TProperties, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 
 export class ConfigError extends Error {
@@ -6,6 +6,21 @@ export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
+}
+
+const INTEGER = /^-?\d+$/;
+
+/** Environment strings become numbers only when they are whole integers: "1.5" or "8080x" stay strings and fail. */
+function parseValue(schema: TSchema, raw: string): unknown {
+  const trimmed = raw.trim();
+  return (schema as { type?: unknown }).type === 'integer' && INTEGER.test(trimmed) ? Number(trimmed) : raw;
+}
+
+/** "must be one of: info, debug" for an enumeration, the validator's first message otherwise. */
+function expectation(schema: TSchema, value: unknown): string {
+  const options = (schema as { anyOf?: { const?: unknown }[] }).anyOf?.map((option) => option.const);
+  if (options && options.every((option) => option !== undefined)) return `must be one of: ${options.join(', ')}`;
+  return Value.Errors(schema, value)[0]?.message ?? 'is invalid';
 }
 
 /**
@@ -18,17 +33,20 @@ export function loadConfig<T extends TObject>(
   schema: T,
   env: Readonly<Record<string, string | undefined>>,
 ): Readonly<Static<T>> {
-  const raw: Record<string, unknown> = {};
-  for (const name of Object.keys(schema.properties)) {
-    const value = env[name];
-    if (value !== undefined && value !== '') raw[name] = value;
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, property] of Object.entries(schema.properties as TProperties)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      const fallback = (property as { default?: unknown }).default;
+      if (fallback === undefined) problems.push(`${name}: is required`);
+      config[name] = fallback;
+      continue;
+    }
+    const value = parseValue(property, raw);
+    if (Value.Check(property, value)) config[name] = value;
+    else problems.push(`${name}: ${expectation(property, value)} (got ${JSON.stringify(raw)})`);
   }
-  const config = Value.Default(schema, Value.Convert(schema, raw));
-  const problems = Value.Errors(schema, config).map((error) => {
-    const name = error.instancePath.replace(/^\//, '') || Object.keys(error.params ?? {}).join(',');
-    const got = name in raw ? ` (got ${JSON.stringify(env[name])})` : '';
-    return `${name}: ${error.message}${got}`;
-  });
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config) as Readonly<Static<T>>;
 }
