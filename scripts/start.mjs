@@ -27,7 +27,8 @@ runMain(async () => {
 
   const children = new Map();
   const prefixLines = (name, child, format = (line) => line) => {
-    const tag = `\u001b[${COLORS[name]}m${name.padEnd(8)}\u001b[0m│ `;
+    const label = name.padEnd(8);
+    const tag = `${process.stdout.isTTY ? `\u001b[${COLORS[name]}m${label}\u001b[0m` : label}│ `;
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         process.stdout.write(tag + format(line).trimEnd() + '\n');
@@ -47,11 +48,12 @@ runMain(async () => {
   if (!env.REDIS_URL) {
     const redisServer = await ensureSystemCommand(REDIS_SERVER);
     const port = Number(env.LOCAL_REDIS_PORT || 6379);
-    log(`starting redis-server on 127.0.0.1:${port} (data in .data/redis, AOF on)`);
+    const dir = env.LOCAL_REDIS_DIR || `${root}.data/redis`;
+    log(`starting redis-server on 127.0.0.1:${port} (data in ${dir}, AOF on)`);
     const redis = await startLocalRedis({
       redisServer,
       port,
-      dir: `${root}.data/redis`,
+      dir,
       onLine: (child) => prefixLines('redis', child),
     });
     children.set('redis', redis);

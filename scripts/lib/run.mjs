@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 export const PNPM_VERSION = '10.34.8';
 
 export function log(message) {
-  process.stdout.write(`\u001b[1m▸ ${message}\u001b[0m\n`);
+  process.stdout.write(process.stdout.isTTY ? `\u001b[1m▸ ${message}\u001b[0m\n` : `▸ ${message}\n`);
 }
 
 /** Runs a command with inherited stdio; rejects with its exit code unless it is 0. */
