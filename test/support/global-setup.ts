@@ -1,11 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
+import './test-redis.js';
 
 let server: RedisServer | undefined;
 

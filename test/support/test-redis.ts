@@ -3,6 +3,13 @@ import { redisKeys, type RedisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** URL of the run's redis-server, from global-setup.ts. */
+    redisUrl: string;
+  }
+}
+
 export interface TestRedis {
   readonly url: string;
   readonly redis: Redis;

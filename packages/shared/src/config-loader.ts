@@ -19,7 +19,7 @@ function parseValue(schema: TSchema, raw: string): unknown {
 /** "must be one of: info, debug" for an enumeration, the validator's first message otherwise. */
 function expectation(schema: TSchema, value: unknown): string {
   const options = (schema as { anyOf?: { const?: unknown }[] }).anyOf?.map((option) => option.const);
-  if (options && options.every((option) => option !== undefined)) return `must be one of: ${options.join(', ')}`;
+  if (options?.every((option) => typeof option === 'string')) return `must be one of: ${options.join(', ')}`;
   return Value.Errors(schema, value)[0]?.message ?? 'is invalid';
 }
 
@@ -35,7 +35,7 @@ export function loadConfig<T extends TObject>(
 ): Readonly<Static<T>> {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
-  for (const [name, property] of Object.entries(schema.properties as TProperties)) {
+  for (const [name, property] of Object.entries(schema.properties)) {
     const raw = env[name];
     if (raw === undefined || raw === '') {
       const fallback = (property as { default?: unknown }).default;
