@@ -5,20 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mockResult } from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
-import { createConnection } from 'node:net';
+import { isPortTaken } from '../../scripts/lib/local-redis.mjs';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
-
-function isPortTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,20 +1,8 @@
-import type { FastifyInstance, InjectOptions } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
-import { buildTestApp, TEST_CONFIG } from './build-test-app.js';
+import type { InjectOptions } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { TEST_CONFIG, useTestApp } from './build-test-app.js';
 
-let t: TestRedis;
-let app: FastifyInstance;
-
-beforeEach(async () => {
-  t = testRedis();
-  app = await buildTestApp(t.redis, t.prefix);
-});
-
-afterEach(async () => {
-  await app.close();
-  await t.cleanup();
-});
+const ctx = useTestApp();
 
 function postRaw(payload: string | undefined, headers: Record<string, string>, asyncMode = false) {
   const options: InjectOptions = {
@@ -23,7 +11,7 @@ function postRaw(payload: string | undefined, headers: Record<string, string>, a
     headers: asyncMode ? { ...headers, 'async-mode': 'true' } : headers,
   };
   if (payload !== undefined) options.payload = payload;
-  return app.inject(options);
+  return ctx.app.inject(options);
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -65,7 +53,7 @@ describe.each([false, true])('bad input (async mode: %s) gets a 4xx JSON error a
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(response.json()).toEqual({ error, code });
-    expect(await t.redis.exists(t.keys.jobs)).toBe(0);
+    expect(await ctx.t.redis.exists(ctx.t.keys.jobs)).toBe(0);
   });
 
   it.each([
@@ -83,7 +71,7 @@ describe.each([false, true])('bad input (async mode: %s) gets a 4xx JSON error a
     const response = await postRaw(body, JSON_HEADERS, asyncMode);
     expect(response.statusCode).toBe(413);
     expect(response.json()).toEqual({ error: 'Request body is too large.', code: 'BODY_TOO_LARGE' });
-    expect(await t.redis.exists(t.keys.jobs)).toBe(0);
+    expect(await ctx.t.redis.exists(ctx.t.keys.jobs)).toBe(0);
   });
 
   it('a body just under the limit is accepted', async () => {
@@ -106,7 +94,7 @@ describe.each([false, true])('bad input (async mode: %s) gets a 4xx JSON error a
       error: 'Unsupported content type; send application/json.',
       code: 'UNSUPPORTED_MEDIA_TYPE',
     });
-    expect(await t.redis.exists(t.keys.jobs)).toBe(0);
+    expect(await ctx.t.redis.exists(ctx.t.keys.jobs)).toBe(0);
   });
 
   it('a body with no content type → 415', async () => {
@@ -127,13 +115,13 @@ describe('other bad requests', () => {
     ['DELETE', '/predict'],
     ['PUT', '/predict/abc'],
   ] as const)('%s %s → 404 JSON', async (method, url) => {
-    const response = await app.inject({ method, url });
+    const response = await ctx.app.inject({ method, url });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: 'Route not found.', code: 'ROUTE_NOT_FOUND' });
   });
 
   it('a GET /predict/{id} with a body is still answered', async () => {
-    const response = await app.inject({ method: 'GET', url: '/predict/abc', headers: JSON_HEADERS, payload: '{' });
+    const response = await ctx.app.inject({ method: 'GET', url: '/predict/abc', headers: JSON_HEADERS, payload: '{' });
     expect(response.statusCode).toBe(404);
   });
 });

@@ -1,32 +1,19 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { mockResult } from '@foretell/shared';
-import type { FastifyInstance } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
-import { buildTestApp } from './build-test-app.js';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from './build-test-app.js';
 
-let t: TestRedis;
-let app: FastifyInstance;
-
-beforeEach(async () => {
-  t = testRedis();
-  app = await buildTestApp(t.redis, t.prefix);
-});
-
-afterEach(async () => {
-  await app.close();
-  await t.cleanup();
-});
+const ctx = useTestApp();
 
 describe('probes', () => {
   it('/health answers 200 while the process serves', async () => {
-    const response = await app.inject({ method: 'GET', url: '/health' });
+    const response = await ctx.app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
   it('/ready answers 503 until the consumer group exists, then 200', async () => {
-    const before = await app.inject({ method: 'GET', url: '/ready' });
+    const before = await ctx.app.inject({ method: 'GET', url: '/ready' });
     expect(before.statusCode).toBe(503);
     expect(before.headers['retry-after']).toBe('1');
     expect(before.json()).toEqual({
@@ -35,11 +22,11 @@ describe('probes', () => {
     });
 
     // A stream without the group is still not ready.
-    await t.redis.xadd(t.keys.jobs, '*', 'id', 'x', 'input', 'y');
-    expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+    await ctx.t.redis.xadd(ctx.t.keys.jobs, '*', 'id', 'x', 'input', 'y');
+    expect((await ctx.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
 
-    await t.redis.xgroup('CREATE', t.keys.jobs, t.keys.group, '0');
-    const after = await app.inject({ method: 'GET', url: '/ready' });
+    await ctx.t.redis.xgroup('CREATE', ctx.t.keys.jobs, ctx.t.keys.group, '0');
+    const after = await ctx.app.inject({ method: 'GET', url: '/ready' });
     expect(after.statusCode).toBe(200);
     expect(after.json()).toEqual({ status: 'ready' });
   });
@@ -63,8 +50,7 @@ describe('closing', () => {
     const called = new Promise<void>((resolve) => (modelCalled = resolve));
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
-    await app.close();
-    app = await buildTestApp(t.redis, t.prefix, {
+    await ctx.rebuild({
       model: {
         predict: async (input) => {
           modelCalled();
@@ -73,7 +59,7 @@ describe('closing', () => {
         },
       },
     });
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = await ctx.app.listen({ port: 0, host: '127.0.0.1' });
     // A keep-alive connection opened before close(): it can still send a request while the app drains.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     expect((await get(agent, `${base}/health`)).status).toBe(200);
@@ -84,7 +70,7 @@ describe('closing', () => {
       body: '{"input":"x"}',
     });
     await called;
-    const closed = app.close();
+    const closed = ctx.app.close();
     const refused = await get(agent, `${base}/health`);
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('1');

@@ -1,27 +1,14 @@
 import { createMockModel, mockResult } from '@foretell/shared';
-import type { FastifyInstance } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
-import { buildTestApp, TEST_CONFIG } from './build-test-app.js';
+import { describe, expect, it } from 'vitest';
+import { TEST_CONFIG, useTestApp } from './build-test-app.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-let t: TestRedis;
-let app: FastifyInstance;
-
-beforeEach(async () => {
-  t = testRedis();
-  app = await buildTestApp(t.redis, t.prefix);
-});
-
-afterEach(async () => {
-  await app.close();
-  await t.cleanup();
-});
+const ctx = useTestApp();
 
 function post(body: unknown, headers: Record<string, string> = {}) {
-  return app.inject({
+  return ctx.app.inject({
     method: 'POST',
     url: '/predict',
     payload: JSON.stringify(body),
@@ -50,7 +37,7 @@ describe('POST /predict, sync', () => {
     const response = await post({ input: 'x' }, { 'async-mode': value });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ input: 'x', result: mockResult('x') });
-    expect(await t.redis.exists(t.keys.jobs)).toBe(0);
+    expect(await ctx.t.redis.exists(ctx.t.keys.jobs)).toBe(0);
   });
 
   it('keeps unicode and JSON-special characters intact', async () => {
@@ -61,8 +48,7 @@ describe('POST /predict, sync', () => {
   });
 
   it('answers 504 with an error body when the model outlasts SYNC_TIMEOUT_MS', async () => {
-    await app.close();
-    app = await buildTestApp(t.redis, t.prefix, {
+    await ctx.rebuild({
       model: createMockModel({ minLatencyMs: 5000, maxLatencyMs: 5000 }),
       config: { SYNC_TIMEOUT_MS: 50 },
     });
@@ -72,8 +58,7 @@ describe('POST /predict, sync', () => {
   });
 
   it('answers 500 with an error body, without internals, when the model throws', async () => {
-    await app.close();
-    app = await buildTestApp(t.redis, t.prefix, {
+    await ctx.rebuild({
       model: { predict: () => Promise.reject(new Error('secret stack detail')) },
     });
     const response = await post({ input: 'x' });
@@ -82,13 +67,12 @@ describe('POST /predict, sync', () => {
   });
 
   it('serves other requests while a sync prediction waits on the model', async () => {
-    await app.close();
-    app = await buildTestApp(t.redis, t.prefix, { model: createMockModel({ minLatencyMs: 1000, maxLatencyMs: 1000 }) });
+    await ctx.rebuild({ model: createMockModel({ minLatencyMs: 1000, maxLatencyMs: 1000 }) });
     let slowSettled = false;
     const slow = post({ input: 'slow' }).finally(() => {
       slowSettled = true;
     });
-    const health = await app.inject({ method: 'GET', url: '/health' });
+    const health = await ctx.app.inject({ method: 'GET', url: '/health' });
     expect(health.statusCode).toBe(200);
     expect(slowSettled).toBe(false);
     expect((await slow).statusCode).toBe(200);
@@ -109,13 +93,13 @@ describe('POST /predict, Async-Mode: true', () => {
   it('has stored the job hash with a TTL and the stream entry before answering', async () => {
     const before = Date.now();
     const id = await submit('durable');
-    const hash = await t.redis.hgetall(t.keys.job(id));
+    const hash = await ctx.t.redis.hgetall(ctx.t.keys.job(id));
     expect(hash).toEqual({ status: 'queued', input: 'durable', attempts: '0', created: expect.any(String) as string });
     expect(Number(hash.created)).toBeGreaterThanOrEqual(before);
-    const ttl = await t.redis.ttl(t.keys.job(id));
+    const ttl = await ctx.t.redis.ttl(ctx.t.keys.job(id));
     expect(ttl).toBeGreaterThan(TEST_CONFIG.RESULT_TTL_SECONDS - 5);
     expect(ttl).toBeLessThanOrEqual(TEST_CONFIG.RESULT_TTL_SECONDS);
-    const entries = await t.redis.xrange(t.keys.jobs, '-', '+');
+    const entries = await ctx.t.redis.xrange(ctx.t.keys.jobs, '-', '+');
     expect(entries).toHaveLength(1);
     expect(entries[0]?.[1]).toEqual(['id', id, 'input', 'durable']);
   });
@@ -123,14 +107,14 @@ describe('POST /predict, Async-Mode: true', () => {
   it('issues a distinct id per request, even for the same input', async () => {
     const ids = await Promise.all(Array.from({ length: 20 }, () => submit('same')));
     expect(new Set(ids).size).toBe(20);
-    expect(await t.redis.xlen(t.keys.jobs)).toBe(20);
+    expect(await ctx.t.redis.xlen(ctx.t.keys.jobs)).toBe(20);
   });
 });
 
 describe('GET /predict/{id}', () => {
   it('answers 400 "still being processed" with Retry-After while queued', async () => {
     const id = await submit('waiting');
-    const response = await app.inject({ method: 'GET', url: `/predict/${id}` });
+    const response = await ctx.app.inject({ method: 'GET', url: `/predict/${id}` });
     expect(response.statusCode).toBe(400);
     expect(response.body).toBe('{"error":"Prediction is still being processed."}');
     expect(response.headers['retry-after']).toBe('1');
@@ -138,24 +122,32 @@ describe('GET /predict/{id}', () => {
 
   it('answers 400 while a consumer runs the job', async () => {
     const id = await submit('running');
-    await t.redis.hset(t.keys.job(id), 'status', 'processing', 'started', String(Date.now()), 'attempts', '1');
-    const response = await app.inject({ method: 'GET', url: `/predict/${id}` });
+    await ctx.t.redis.hset(ctx.t.keys.job(id), 'status', 'processing', 'started', String(Date.now()), 'attempts', '1');
+    const response = await ctx.app.inject({ method: 'GET', url: `/predict/${id}` });
     expect(response.statusCode).toBe(400);
     expect(response.body).toBe('{"error":"Prediction is still being processed."}');
   });
 
   it('answers 200 with the output once the job succeeded', async () => {
     const id = await submit('done');
-    await t.redis.hset(t.keys.job(id), 'status', 'succeeded', 'result', '4242', 'finished', String(Date.now()));
-    const response = await app.inject({ method: 'GET', url: `/predict/${id}` });
+    await ctx.t.redis.hset(ctx.t.keys.job(id), 'status', 'succeeded', 'result', '4242', 'finished', String(Date.now()));
+    const response = await ctx.app.inject({ method: 'GET', url: `/predict/${id}` });
     expect(response.statusCode).toBe(200);
     expect(response.body).toBe(`{"prediction_id":"${id}","output":{"input":"done","result":"4242"}}`);
   });
 
   it('answers 500 with the reason once the job failed for good', async () => {
     const id = await submit('doomed');
-    await t.redis.hset(t.keys.job(id), 'status', 'failed', 'reason', 'model exploded', 'finished', String(Date.now()));
-    const response = await app.inject({ method: 'GET', url: `/predict/${id}` });
+    await ctx.t.redis.hset(
+      ctx.t.keys.job(id),
+      'status',
+      'failed',
+      'reason',
+      'model exploded',
+      'finished',
+      String(Date.now()),
+    );
+    const response = await ctx.app.inject({ method: 'GET', url: `/predict/${id}` });
     expect(response.statusCode).toBe(500);
     expect(response.json()).toEqual({
       error: 'Prediction failed.',
@@ -172,15 +164,15 @@ describe('GET /predict/{id}', () => {
     ['percent-encoded junk', '%F0%9F%9A%80%20%00'],
     ['a very long id', 'a'.repeat(2000)],
   ])('answers 404 "not found" for %s', async (_, id) => {
-    const response = await app.inject({ method: 'GET', url: `/predict/${id}` });
+    const response = await ctx.app.inject({ method: 'GET', url: `/predict/${id}` });
     expect(response.statusCode).toBe(404);
     expect(response.body).toBe('{"error":"Prediction ID not found."}');
   });
 
   it('answers 404 once the job hash has expired', async () => {
     const id = await submit('short-lived');
-    await t.redis.del(t.keys.job(id));
-    const response = await app.inject({ method: 'GET', url: `/predict/${id}` });
+    await ctx.t.redis.del(ctx.t.keys.job(id));
+    const response = await ctx.app.inject({ method: 'GET', url: `/predict/${id}` });
     expect(response.statusCode).toBe(404);
     expect(response.body).toBe('{"error":"Prediction ID not found."}');
   });
