@@ -1,14 +1,20 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mockResult } from '../src/mock-model.js';
 import { loadModel } from '../src/model-loader.js';
 
 const MOCK = { MODEL_MODULE: '', MODEL_MIN_LATENCY_MS: 0, MODEL_MAX_LATENCY_MS: 0 };
 
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 async function moduleFile(source: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'foretell-model-'));
+  dirs.push(dir);
   const path = join(dir, 'model.mjs');
   await writeFile(path, source);
   return path;
