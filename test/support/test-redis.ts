@@ -19,11 +19,10 @@ export interface TestRedis {
   cleanup(): Promise<void>;
 }
 
-/** A connection to the run's redis-server and a prefix no other test uses. */
-export function testRedis(): TestRedis {
+/** A connection to the run's redis-server and a prefix no other test uses (or the one given, to share it). */
+export function testRedis(prefix = `t-${randomUUID().slice(0, 8)}`): TestRedis {
   const url = inject('redisUrl');
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  const prefix = `t-${randomUUID().slice(0, 8)}`;
   return {
     url,
     redis,

@@ -18,6 +18,31 @@ export const ConsumerConfigSchema = Type.Object({
     minimum: 1,
     description: 'How long one XREADGROUP waits for new entries before asking again.',
   }),
+  MAX_ATTEMPTS: Type.Integer({
+    default: 3,
+    minimum: 1,
+    description: 'Attempts per job, the first included, before it fails for good; a reclaim after a crash counts.',
+  }),
+  RETRY_BASE_DELAY_MS: Type.Integer({
+    default: 1000,
+    minimum: 0,
+    description: 'Delay before the first retry; doubled for each further one, with jitter.',
+  }),
+  RETRY_MAX_DELAY_MS: Type.Integer({
+    default: 60000,
+    minimum: 0,
+    description: 'Longest delay between two attempts.',
+  }),
+  CLAIM_IDLE_MS: Type.Integer({
+    default: 30000,
+    minimum: 100,
+    description: 'An entry pending this long without a heartbeat (its consumer died) is reclaimed by another consumer.',
+  }),
+  CONSUMER_REMOVE_IDLE_MS: Type.Integer({
+    default: 3600000,
+    minimum: 1000,
+    description: 'Consumers idle this long with nothing pending are removed from the group.',
+  }),
   SHUTDOWN_GRACE_MS: Type.Integer({
     default: 30000,
     minimum: 0,

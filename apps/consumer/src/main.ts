@@ -39,6 +39,13 @@ const consumer = createConsumer({
     blockMs: config.CONSUMER_BLOCK_MS,
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    retry: {
+      maxAttempts: config.MAX_ATTEMPTS,
+      baseDelayMs: config.RETRY_BASE_DELAY_MS,
+      maxDelayMs: config.RETRY_MAX_DELAY_MS,
+    },
+    claimIdleMs: config.CLAIM_IDLE_MS,
+    removeIdleConsumersAfterMs: config.CONSUMER_REMOVE_IDLE_MS,
   },
 });
 

@@ -1,16 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  decodeJobMessage,
-  FINISH_JOB_ALREADY_FINISHED,
-  FINISH_JOB_MISSING,
-  START_JOB_ALREADY_FINISHED,
-  START_JOB_MISSING,
-  type Model,
-  type RedisKeys,
-} from '@foretell/shared';
+import type { Model, RedisKeys } from '@foretell/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createJobRunner, emptyStats, type ConsumerStats } from './job-runner.js';
 import { defineJobScripts } from './job-scripts.js';
+import { createPendingRecovery, type StreamEntry } from './pending-recovery.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+export type { ConsumerStats } from './job-runner.js';
 
 export interface ConsumerSettings {
   readonly name: string;
@@ -18,6 +15,9 @@ export interface ConsumerSettings {
   readonly blockMs: number;
   readonly resultTtlSeconds: number;
   readonly shutdownGraceMs: number;
+  readonly retry: RetryPolicy;
+  readonly claimIdleMs: number;
+  readonly removeIdleConsumersAfterMs: number;
 }
 
 export interface ConsumerDeps {
@@ -29,17 +29,6 @@ export interface ConsumerDeps {
   readonly settings: ConsumerSettings;
 }
 
-export interface ConsumerStats {
-  succeeded: number;
-  failed: number;
-  /** Entries whose job hash had expired before a consumer reached them. */
-  expired: number;
-  /** Redeliveries of jobs whose outcome was already stored. */
-  duplicates: number;
-  /** Entries that did not parse, moved to the dead-letter stream. */
-  poison: number;
-}
-
 export interface Consumer {
   /** Creates the group if needed and starts reading; resolves once reading has begun. */
   start(): Promise<void>;
@@ -49,7 +38,7 @@ export interface Consumer {
   inFlight(): number;
 }
 
-type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][] | null;
+type StreamReply = [stream: string, entries: StreamEntry[]][] | null;
 
 // Backoff after a failed read, capped so a consumer notices Redis's return quickly.
 const READ_RETRY_MIN_MS = 100;
@@ -57,6 +46,8 @@ const READ_RETRY_MAX_MS = 2000;
 // A read issued just after UNBLOCK was sent is not woken by it: send again until the loop ends.
 const UNBLOCK_RETRY_MS = 50;
 const UNBLOCK_PATIENCE_MS = 2000;
+// Idle consumers are looked for at most this often (and at half their idle limit).
+const IDLE_SWEEP_MAX_MS = 60_000;
 
 function isAbort(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
@@ -66,6 +57,12 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * A member of the consumer group: reads entries with XREADGROUP on its own
+ * blocking connection and runs up to `concurrency` of them at once. An upkeep
+ * loop heartbeats the entries in hand, reclaims those of dead consumers and
+ * re-queues due retries.
+ */
 export function createConsumer({ redis, model, keys, log, settings }: ConsumerDeps): Consumer {
   defineJobScripts(redis);
   // Named, so that close() can find it with CLIENT LIST even after a reconnect changed its id.
@@ -73,13 +70,37 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
   const reader = redis.duplicate({ connectionName: readerName });
   reader.on('error', (err) => log.warn({ err }, 'redis reader connection error'));
 
-  const stats: ConsumerStats = { succeeded: 0, failed: 0, expired: 0, duplicates: 0, poison: 0 };
-  const inFlight = new Set<Promise<void>>();
-  // `stopping` ends the read loop; `hardStop` aborts the model calls once the grace period is over.
+  const stats = emptyStats();
+  const inFlight = new Map<string, Promise<void>>();
+  // `stopping` ends reading and claiming; the upkeep loop goes on heartbeating
+  // the jobs in hand until they are drained (`upkeepStop`); `hardStop` aborts
+  // the model calls once the grace period is over.
   const stopping = new AbortController();
+  const upkeepStop = new AbortController();
   const hardStop = new AbortController();
+  const runJob = createJobRunner({
+    redis,
+    model,
+    keys,
+    log,
+    stats,
+    retry: settings.retry,
+    resultTtlSeconds: settings.resultTtlSeconds,
+    hardStop: hardStop.signal,
+  });
+  const recovery = createPendingRecovery({
+    redis,
+    keys,
+    log,
+    consumerName: settings.name,
+    claimIdleMs: settings.claimIdleMs,
+    removeIdleConsumersAfterMs: settings.removeIdleConsumersAfterMs,
+  });
+  // Often enough that an entry in hand is heartbeated several times per claim timeout.
+  const upkeepEveryMs = Math.max(20, Math.min(1000, Math.floor(settings.claimIdleMs / 3)));
   let slotFreed: (() => void) | undefined;
-  let loop: Promise<void> | undefined;
+  let reading: Promise<void> | undefined;
+  let upkeep: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
 
   async function ensureGroup(): Promise<void> {
@@ -92,112 +113,76 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     }
   }
 
-  async function release(entryId: string): Promise<void> {
-    await redis.multi().xack(keys.jobs, keys.group, entryId).xdel(keys.jobs, entryId).exec();
-  }
-
-  async function deadLetterPoison(entryId: string, fields: string[], reason: string): Promise<void> {
-    await redis
-      .multi()
-      .xadd(keys.dead, '*', 'entry', entryId, 'reason', reason, 'fields', JSON.stringify(fields))
-      .xack(keys.jobs, keys.group, entryId)
-      .xdel(keys.jobs, entryId)
-      .exec();
-    stats.poison += 1;
-    log.warn({ entryId, reason }, 'poison entry dead-lettered');
-  }
-
-  async function runJob(entryId: string, fields: string[]): Promise<void> {
-    const decoded = decodeJobMessage(fields);
-    if (!decoded.ok) return deadLetterPoison(entryId, fields, decoded.reason);
-    const { id, input } = decoded.message;
-    const jobKey = keys.job(id);
-
-    const attempt = await redis.foretellStartJob(jobKey, String(Date.now()));
-    if (attempt === START_JOB_MISSING || attempt === START_JOB_ALREADY_FINISHED) {
-      await release(entryId);
-      if (attempt === START_JOB_MISSING) {
-        stats.expired += 1;
-        log.warn({ jobId: id, entryId }, 'job hash expired before it ran; entry dropped');
-      } else {
-        stats.duplicates += 1;
-      }
-      return;
-    }
-
-    let outcome: 'succeeded' | 'failed';
-    let value: string;
-    try {
-      const result: unknown = await model.predict(input, { signal: hardStop.signal });
-      if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
-      [outcome, value] = ['succeeded', result];
-    } catch (error) {
-      if (hardStop.signal.aborted) {
-        log.warn({ jobId: id, entryId }, 'shutdown grace period over; job left pending for another consumer');
-        return;
-      }
-      [outcome, value] = ['failed', messageOf(error)];
-      log.warn({ jobId: id, err: error }, 'model failed');
-    }
-
-    const written = await redis.foretellFinishJob(
-      jobKey,
-      keys.jobs,
-      keys.dead,
-      keys.group,
-      entryId,
-      id,
-      outcome,
-      value,
-      String(Date.now()),
-      String(settings.resultTtlSeconds),
-      keys.done,
-    );
-    if (written === FINISH_JOB_ALREADY_FINISHED) stats.duplicates += 1;
-    else if (written === FINISH_JOB_MISSING) stats.expired += 1;
-    else stats[outcome] += 1;
-  }
-
-  function track(entryId: string, fields: string[]): void {
+  function track([entryId, fields]: StreamEntry): void {
+    // Claimed back while still running here (a missed heartbeat): one run is enough.
+    if (inFlight.has(entryId)) return;
     const job = runJob(entryId, fields)
       .catch((err: unknown) => {
-        // Not acked: the entry stays pending and is delivered again.
+        // Not acked: the entry stays pending and is reclaimed after the claim timeout.
         log.error({ err, entryId }, 'job could not be completed; entry left pending');
       })
       .finally(() => {
-        inFlight.delete(job);
+        inFlight.delete(entryId);
         slotFreed?.();
         slotFreed = undefined;
       });
-    inFlight.add(job);
+    inFlight.set(entryId, job);
   }
 
+  const freeSlots = () => settings.concurrency - inFlight.size;
+
   function waitForSlot(): Promise<void> {
-    if (inFlight.size < settings.concurrency || stopping.signal.aborted) return Promise.resolve();
+    if (freeSlots() > 0 || stopping.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       slotFreed = resolve;
     });
   }
 
+  /** Sleeps, unless `signal` aborts first. */
+  async function pause(ms: number, signal: AbortSignal): Promise<void> {
+    await sleep(ms, undefined, { signal }).catch((err: unknown) => {
+      if (!isAbort(err)) throw err;
+    });
+  }
+
+  async function read(cursor: string): Promise<StreamReply> {
+    const count = freeSlots();
+    // '0' re-reads this consumer's own pending entries (left by a previous run under the same name).
+    if (cursor !== '>') {
+      return (await reader.xreadgroup(
+        'GROUP',
+        keys.group,
+        settings.name,
+        'COUNT',
+        count,
+        'STREAMS',
+        keys.jobs,
+        cursor,
+      )) as StreamReply;
+    }
+    return (await reader.xreadgroup(
+      'GROUP',
+      keys.group,
+      settings.name,
+      'COUNT',
+      count,
+      'BLOCK',
+      settings.blockMs,
+      'STREAMS',
+      keys.jobs,
+      '>',
+    )) as StreamReply;
+  }
+
   async function readLoop(): Promise<void> {
     let failures = 0;
+    let cursor = '0';
     while (!stopping.signal.aborted) {
       await waitForSlot();
       if (stopping.signal.aborted) break;
       let reply: StreamReply;
       try {
-        reply = (await reader.xreadgroup(
-          'GROUP',
-          keys.group,
-          settings.name,
-          'COUNT',
-          settings.concurrency - inFlight.size,
-          'BLOCK',
-          settings.blockMs,
-          'STREAMS',
-          keys.jobs,
-          '>',
-        )) as StreamReply;
+        reply = await read(cursor);
         failures = 0;
       } catch (error) {
         if (stopping.signal.aborted) break;
@@ -208,24 +193,43 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
         } else {
           log.warn({ err: error }, 'XREADGROUP failed; retrying');
         }
-        const delay = Math.min(READ_RETRY_MIN_MS * 2 ** (failures - 1), READ_RETRY_MAX_MS);
-        await sleep(delay, undefined, { signal: stopping.signal }).catch((err: unknown) => {
-          if (!isAbort(err)) throw err;
-        });
+        await pause(Math.min(READ_RETRY_MIN_MS * 2 ** (failures - 1), READ_RETRY_MAX_MS), stopping.signal);
         continue;
       }
-      // Entries read are ours (pending under our name) even if we are stopping: run them.
-      for (const [, entries] of reply ?? []) {
-        for (const [entryId, fields] of entries) track(entryId, fields);
+      const entries = reply?.[0]?.[1] ?? [];
+      if (cursor !== '>') {
+        // Own history: go on from the last entry, or switch to new entries once it is read.
+        const last = entries.at(-1);
+        cursor = last ? last[0] : '>';
       }
+      // Entries read are ours (pending under our name) even if we are stopping: run them.
+      for (const entry of entries) track(entry);
     }
   }
 
-  /**
-   * Wakes a blocked XREADGROUP (CLIENT UNBLOCK makes it return as if timed
-   * out, so no entry is half-delivered) until the loop has seen `stopping`.
-   * If Redis cannot be reached to do so, the reader is dropped instead.
-   */
+  async function upkeepLoop(): Promise<void> {
+    const sweepEveryMs = Math.min(IDLE_SWEEP_MAX_MS, settings.removeIdleConsumersAfterMs / 2);
+    let nextSweep = Date.now() + sweepEveryMs;
+    while (!upkeepStop.signal.aborted) {
+      try {
+        await recovery.heartbeat([...inFlight.keys()]);
+        if (!stopping.signal.aborted) {
+          await recovery.promoteRetries();
+          const claimed = await recovery.claimStale(freeSlots());
+          stats.reclaimed += claimed.length;
+          for (const entry of claimed) track(entry);
+          if (Date.now() >= nextSweep) {
+            nextSweep = Date.now() + sweepEveryMs;
+            await recovery.removeIdleConsumers();
+          }
+        }
+      } catch (error) {
+        if (!upkeepStop.signal.aborted) log.warn({ err: error }, 'group upkeep failed; trying again');
+      }
+      await pause(upkeepEveryMs, upkeepStop.signal);
+    }
+  }
+
   async function unblockReader(): Promise<void> {
     const clients = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
     for (const line of clients.split('\n')) {
@@ -235,9 +239,14 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     }
   }
 
+  /**
+   * Wakes a blocked XREADGROUP (CLIENT UNBLOCK makes it return as if timed
+   * out, so no entry is half-delivered) until the read loop has seen `stopping`.
+   * If Redis cannot be reached to do so, the reader is dropped instead.
+   */
   async function interruptRead(): Promise<void> {
     let done = false;
-    const finished = loop?.finally(() => {
+    const finished = reading?.finally(() => {
       done = true;
     });
     const giveUpAt = Date.now() + UNBLOCK_PATIENCE_MS;
@@ -251,14 +260,26 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     }
   }
 
+  /** Runs the jobs in hand to their end, or aborts them once the grace period is over. */
+  async function drain(): Promise<void> {
+    if (inFlight.size === 0) return;
+    log.info({ inFlight: inFlight.size }, 'draining jobs in hand');
+    const drained = Promise.allSettled([...inFlight.values()]).then(() => true);
+    const inTime = await Promise.race([drained, sleep(settings.shutdownGraceMs, false, { ref: false })]);
+    if (!inTime) hardStop.abort();
+    await Promise.allSettled([...inFlight.values()]);
+  }
+
   return {
     stats,
     inFlight: () => inFlight.size,
 
     async start() {
-      if (loop) return;
+      if (reading) return;
       await ensureGroup();
-      loop = readLoop().catch((err: unknown) => log.fatal({ err }, 'read loop crashed'));
+      const crashed = (err: unknown) => log.fatal({ err }, 'consumer loop crashed');
+      reading = readLoop().catch(crashed);
+      upkeep = upkeepLoop().catch(crashed);
       log.info({ consumer: settings.name, concurrency: settings.concurrency }, 'consumer started');
     },
 
@@ -266,15 +287,11 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
       closing ??= (async () => {
         stopping.abort();
         slotFreed?.();
-        if (loop) await interruptRead();
-        await loop;
-        if (inFlight.size > 0) {
-          log.info({ inFlight: inFlight.size }, 'draining jobs in hand');
-          const drained = Promise.allSettled([...inFlight]).then(() => true);
-          const inTime = await Promise.race([drained, sleep(settings.shutdownGraceMs, false, { ref: false })]);
-          if (!inTime) hardStop.abort();
-          await Promise.allSettled([...inFlight]);
-        }
+        if (reading) await interruptRead();
+        await reading;
+        await drain();
+        upkeepStop.abort();
+        await upkeep;
         await reader.quit().catch(() => reader.disconnect());
         log.info({ stats }, 'consumer stopped');
       })();

@@ -10,6 +10,9 @@ export const SETTINGS: ConsumerSettings = {
   blockMs: 200,
   resultTtlSeconds: 3600,
   shutdownGraceMs: 5000,
+  retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
+  claimIdleMs: 60_000,
+  removeIdleConsumersAfterMs: 3_600_000,
 };
 
 export interface Harness extends TestRedis {
@@ -21,8 +24,15 @@ export interface Harness extends TestRedis {
 }
 
 /** A real consumer on a fresh key prefix of the run's redis-server. */
-export function createHarness(options: { model?: Model; settings?: Partial<ConsumerSettings> } = {}): Harness {
-  const t = testRedis();
+export interface HarnessOptions {
+  model?: Model;
+  settings?: Partial<ConsumerSettings>;
+  /** Another harness's prefix, for several consumers in one group. */
+  prefix?: string;
+}
+
+export function createHarness(options: HarnessOptions = {}): Harness {
+  const t = testRedis(options.prefix);
   const consumer = createConsumer({
     redis: t.redis,
     model: options.model ?? createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),

@@ -128,8 +128,11 @@ describe('the stream consumer', () => {
     expect(await pendingCount()).toBe(0);
   });
 
-  it('marks a job failed, with the reason, and dead-letters it when the model throws', async () => {
-    h = createHarness({ model: { predict: () => Promise.reject(new Error('model exploded')) } });
+  it('marks a job failed, with the reason, and dead-letters it when the model throws for good', async () => {
+    h = createHarness({
+      model: { predict: () => Promise.reject(new Error('model exploded')) },
+      settings: { retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 } },
+    });
     await h.consumer.start();
     const id = await h.enqueue('doomed');
     await waitFor(async () => (await statusOf(id)) === 'failed', { what: 'failed job' });

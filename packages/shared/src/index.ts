@@ -8,3 +8,5 @@ export * from './prediction-schemas.js';
 export * from './redis-keys.js';
 export * from './lua/finish-job.js';
 export * from './lua/start-job.js';
+export * from './lua/promote-retries.js';
+export * from './lua/retry-job.js';

@@ -15,3 +15,17 @@ export interface Model {
    */
   predict(input: string, options: PredictOptions): Promise<string>;
 }
+
+/**
+ * Thrown by a model for an input it can never answer (malformed, refused):
+ * the job fails at once instead of being retried. Any error with
+ * `retryable === false` counts too, so a model need not import this class.
+ */
+export class NonRetryableError extends Error {
+  override readonly name = 'NonRetryableError';
+  readonly retryable = false;
+}
+
+export function isRetryable(error: unknown): boolean {
+  return !(typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false);
+}

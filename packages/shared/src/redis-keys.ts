@@ -12,8 +12,12 @@ export interface RedisKeys {
   readonly dead: string;
   /** Pub/sub channel carrying the id of each finished job. */
   readonly done: string;
+  /** Sorted set of job ids waiting to be retried, scored by the Unix ms they are due. */
+  readonly retries: string;
   /** Hash holding one job's state and result. */
   job(id: string): string;
+  /** What `job(id)` puts before the id; Lua scripts that find jobs by id get it as an argument. */
+  readonly jobPrefix: string;
   /** String mapping an idempotency key to a prediction id. */
   idempotency(key: string): string;
 }
@@ -26,7 +30,9 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     group: `${prefix}:workers`,
     dead: `${prefix}:dead`,
     done: `${prefix}:done`,
+    retries: `${prefix}:retries`,
     job: (id: string) => `${prefix}:job:${id}`,
+    jobPrefix: `${prefix}:job:`,
     idempotency: (key: string) => `${prefix}:idem:${key}`,
   });
 }

@@ -1,0 +1,145 @@
+import {
+  decodeJobMessage,
+  FINISH_JOB_ALREADY_FINISHED,
+  FINISH_JOB_MISSING,
+  isRetryable,
+  START_JOB_ALREADY_FINISHED,
+  START_JOB_MISSING,
+  type Model,
+  type RedisKeys,
+} from '@foretell/shared';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+
+export interface ConsumerStats {
+  succeeded: number;
+  /** Jobs that failed for good (and went to the dead-letter stream). */
+  failed: number;
+  /** Attempts that failed and were scheduled again. */
+  retried: number;
+  /** Entries taken over from a consumer that stopped answering. */
+  reclaimed: number;
+  /** Entries whose job hash had expired before a consumer reached them. */
+  expired: number;
+  /** Redeliveries of jobs whose outcome was already stored. */
+  duplicates: number;
+  /** Entries that did not parse, moved to the dead-letter stream. */
+  poison: number;
+}
+
+export function emptyStats(): ConsumerStats {
+  return { succeeded: 0, failed: 0, retried: 0, reclaimed: 0, expired: 0, duplicates: 0, poison: 0 };
+}
+
+export interface JobRunnerDeps {
+  readonly redis: Redis;
+  readonly model: Model;
+  readonly keys: RedisKeys;
+  readonly log: Logger;
+  readonly stats: ConsumerStats;
+  readonly retry: RetryPolicy;
+  readonly resultTtlSeconds: number;
+  /** Aborted when the shutdown grace period is over: the job is left pending. */
+  readonly hardStop: AbortSignal;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Runs one stream entry to its end: dead-letters it if it does not parse,
+ * runs the model, then stores the result, schedules a retry, or fails the job
+ * for good. Every write that releases the entry is one atomic script, so the
+ * entry is acked only once its outcome is stored.
+ */
+export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: string[]) => Promise<void> {
+  const { redis, model, keys, log, stats, retry } = deps;
+
+  async function deadLetterPoison(entryId: string, fields: string[], reason: string): Promise<void> {
+    await redis
+      .multi()
+      .xadd(keys.dead, '*', 'entry', entryId, 'reason', reason, 'fields', JSON.stringify(fields))
+      .xack(keys.jobs, keys.group, entryId)
+      .xdel(keys.jobs, entryId)
+      .exec();
+    stats.poison += 1;
+    log.warn({ entryId, reason }, 'poison entry dead-lettered');
+  }
+
+  async function finish(entryId: string, id: string, outcome: 'succeeded' | 'failed', value: string): Promise<void> {
+    const written = await redis.foretellFinishJob(
+      keys.job(id),
+      keys.jobs,
+      keys.dead,
+      keys.group,
+      entryId,
+      id,
+      outcome,
+      value,
+      String(Date.now()),
+      String(deps.resultTtlSeconds),
+      keys.done,
+    );
+    if (written === FINISH_JOB_ALREADY_FINISHED) stats.duplicates += 1;
+    else if (written === FINISH_JOB_MISSING) stats.expired += 1;
+    else stats[outcome] += 1;
+  }
+
+  async function scheduleRetry(entryId: string, id: string, attempt: number, reason: string): Promise<void> {
+    const delayMs = retryDelayMs(attempt, retry);
+    const scheduled = await redis.foretellRetryJob(
+      keys.job(id),
+      keys.jobs,
+      keys.retries,
+      keys.group,
+      entryId,
+      id,
+      reason,
+      String(Date.now() + delayMs),
+    );
+    if (scheduled === 1) {
+      stats.retried += 1;
+      log.info({ jobId: id, attempt, delayMs, reason }, 'attempt failed; retry scheduled');
+    }
+  }
+
+  return async function runJob(entryId, fields) {
+    const decoded = decodeJobMessage(fields);
+    if (!decoded.ok) return deadLetterPoison(entryId, fields, decoded.reason);
+    const { id, input } = decoded.message;
+
+    const attempt = await redis.foretellStartJob(keys.job(id), String(Date.now()));
+    if (attempt === START_JOB_MISSING || attempt === START_JOB_ALREADY_FINISHED) {
+      await redis.multi().xack(keys.jobs, keys.group, entryId).xdel(keys.jobs, entryId).exec();
+      if (attempt === START_JOB_MISSING) {
+        stats.expired += 1;
+        log.warn({ jobId: id, entryId }, 'job hash expired before it ran; entry dropped');
+      } else {
+        stats.duplicates += 1;
+      }
+      return;
+    }
+    // Only reclaims after crashes can get here: a job that keeps killing its consumers.
+    if (attempt > retry.maxAttempts) {
+      return finish(entryId, id, 'failed', `gave up after ${retry.maxAttempts} attempts: its consumers stopped`);
+    }
+
+    let result: unknown;
+    try {
+      result = await model.predict(input, { signal: deps.hardStop });
+      if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
+    } catch (error) {
+      if (deps.hardStop.aborted) {
+        log.warn({ jobId: id, entryId }, 'shutdown grace period over; job left pending for another consumer');
+        return;
+      }
+      const reason = messageOf(error);
+      if (isRetryable(error) && attempt < retry.maxAttempts) return scheduleRetry(entryId, id, attempt, reason);
+      log.warn({ jobId: id, attempt, err: error }, 'job failed for good');
+      return finish(entryId, id, 'failed', reason);
+    }
+    return finish(entryId, id, 'succeeded', result);
+  };
+}
