@@ -1,0 +1,173 @@
+import { createMockModel, MESSAGES, mockResult } from '@foretell/shared';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { launchChromium, openLocalPage, type LocalPage } from '../../../test/support/browser.js';
+import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
+import { buildApp } from '../src/app.js';
+import { loadApiConfig } from '../src/config.js';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Swagger UI puts zero-width spaces before each `/` of a path so long paths can wrap. */
+const visibleText = (text: string | null) => (text ?? '').replace(/\u200b/g, '').trim();
+
+/** One operation block, found by method and path as the UI lists them. */
+function operation(page: Page, method: string, path: string): Locator {
+  return page.locator(`.opblock.opblock-${method}`, {
+    has: page.locator(`.opblock-summary-path[data-path="${path}"]`),
+  });
+}
+
+/** Expands the operation and puts it in "Try it out" mode (the UI may already open it so: tryItOutEnabled). */
+async function tryItOut(op: Locator): Promise<void> {
+  await op.locator('.opblock-summary-control').click();
+  const toggle = op.locator('.try-out__btn');
+  await toggle.waitFor();
+  if (visibleText(await toggle.textContent()) === 'Try it out') await toggle.click();
+  await op.locator('.execute').waitFor();
+}
+
+/** Types into a parameter's input and leaves it, so the UI commits the value (its inputs are debounced). */
+async function setParameter(op: Locator, name: string, value: string): Promise<void> {
+  const input = op.locator(`tr[data-param-name="${name}"] input`);
+  await input.fill(value);
+  await input.blur();
+}
+
+interface LiveResponse {
+  readonly status: string;
+  readonly body: string;
+  readonly curl: string;
+}
+
+/** Clicks Execute and reads the server response the UI shows. */
+async function execute(op: Locator): Promise<LiveResponse> {
+  await op.locator('.execute').click();
+  const live = op.locator('.live-responses-table');
+  const status = live.locator('tbody .response-col_status');
+  await status.waitFor();
+  const body = live.locator('.response-col_description .highlight-code .microlight').first();
+  await body.waitFor();
+  return {
+    status: visibleText(await status.textContent()),
+    body: visibleText(await body.textContent()),
+    curl: visibleText(await op.locator('.curl-command').textContent()),
+  };
+}
+
+describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () => {
+  let t: TestRedis | undefined;
+  let app: FastifyInstance | undefined;
+  let browser: Browser | undefined;
+  let origin = '';
+  let tab: LocalPage;
+
+  beforeAll(async () => {
+    t = testRedis();
+    app = await buildApp({
+      // Production defaults for every setting this test does not choose.
+      config: {
+        ...loadApiConfig({}),
+        KEY_PREFIX: t.prefix,
+        RESULT_TTL_SECONDS: 60,
+        SYNC_TIMEOUT_MS: 5000,
+        BODY_LIMIT_BYTES: 1048576,
+      },
+      redis: t.redis,
+      model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the app is not listening on TCP');
+    origin = `http://127.0.0.1:${address.port}`;
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await t?.cleanup();
+  });
+
+  beforeEach(async () => {
+    if (!browser) throw new Error('no browser');
+    tab = await openLocalPage(browser, origin);
+    await tab.page.goto(`${origin}/docs`);
+    await tab.page.locator('.opblock').first().waitFor();
+  });
+
+  afterEach(async () => {
+    await tab.close();
+    expect(tab.offsite).toEqual([]);
+    expect(tab.pageErrors).toEqual([]);
+  });
+
+  it('lists the predict operations and the probes', async () => {
+    const page = tab.page;
+    const methods = await page.locator('.opblock-summary .opblock-summary-method').allTextContents();
+    const paths = await page.locator('.opblock-summary .opblock-summary-path').allTextContents();
+    expect(methods).toHaveLength(paths.length);
+    const listed = methods.map((method, i) => `${visibleText(method)} ${visibleText(paths[i] ?? '')}`);
+    expect(listed).toEqual(
+      expect.arrayContaining(['POST /predict', 'GET /predict/{prediction_id}', 'GET /health', 'GET /ready']),
+    );
+    expect(visibleText(await tab.page.locator('.info .title').textContent())).toMatch(/^foretell/);
+  });
+
+  it('runs POST /predict synchronously and shows 200 with the result', async () => {
+    const op = operation(tab.page, 'post', '/predict');
+    await tryItOut(op);
+    // The form starts with no header set: Execute as it comes runs the model synchronously.
+    for (const input of await op.locator('tr[data-param-in="header"] input').all()) {
+      expect(await input.inputValue()).toBe('');
+    }
+    await op.locator('textarea.body-param__text').fill('{"input": "hello from swagger"}');
+
+    const response = await execute(op);
+    expect(response.status).toBe('200');
+    expect(response.body).toMatch(/"result": "\d+"/);
+    expect(JSON.parse(response.body)).toEqual({
+      input: 'hello from swagger',
+      result: mockResult('hello from swagger'),
+    });
+    expect(response.curl).not.toMatch(/async-mode/i);
+  });
+
+  it('queues with Async-Mode: true (202), then polls the id and sees it still processing (400)', async () => {
+    if (!t) throw new Error('no redis');
+    const post = operation(tab.page, 'post', '/predict');
+    await tryItOut(post);
+    await setParameter(post, 'async-mode', 'true');
+    await post.locator('textarea.body-param__text').fill('{"input": "queued from swagger"}');
+
+    const accepted = await execute(post);
+    expect(accepted.status).toBe('202');
+    expect(accepted.curl).toMatch(/-H 'async-mode: true'/);
+    const body = JSON.parse(accepted.body) as { message: string; prediction_id: string };
+    expect(body.message).toBe(MESSAGES.accepted);
+    expect(body.prediction_id).toMatch(UUID_V4);
+
+    // No consumer runs here, so the job stays queued.
+    expect(await t.redis.hget(t.keys.job(body.prediction_id), 'status')).toBe('queued');
+
+    const get = operation(tab.page, 'get', '/predict/{prediction_id}');
+    await tryItOut(get);
+    await setParameter(get, 'prediction_id', body.prediction_id);
+    const polled = await execute(get);
+    expect(polled.status).toBe('400');
+    expect(JSON.parse(polled.body)).toEqual({ error: MESSAGES.stillProcessing });
+    expect(polled.curl).toContain(`/predict/${body.prediction_id}`);
+  });
+
+  it('shows 404 for GET /predict/{prediction_id} with an unknown id', async () => {
+    const op = operation(tab.page, 'get', '/predict/{prediction_id}');
+    await tryItOut(op);
+    await setParameter(op, 'prediction_id', 'abc123');
+
+    const response = await execute(op);
+    expect(response.status).toBe('404');
+    expect(JSON.parse(response.body)).toEqual({ error: 'Prediction ID not found.' });
+    expect(response.body).toContain('Prediction ID not found.');
+  });
+});
