@@ -13,7 +13,15 @@ import { healthRoutes } from './routes/health-routes.js';
 import { predictRoutes } from './routes/predict-routes.js';
 
 export interface AppDeps {
-  readonly config: Pick<ApiConfig, 'KEY_PREFIX' | 'RESULT_TTL_SECONDS' | 'SYNC_TIMEOUT_MS' | 'BODY_LIMIT_BYTES'>;
+  readonly config: Pick<
+    ApiConfig,
+    | 'KEY_PREFIX'
+    | 'RESULT_TTL_SECONDS'
+    | 'SYNC_TIMEOUT_MS'
+    | 'BODY_LIMIT_BYTES'
+    | 'MAX_QUEUE_LENGTH'
+    | 'MAX_SYNC_IN_FLIGHT'
+  >;
   /** Commands connection; the app never opens or closes it. */
   readonly redis: Redis;
   readonly model: Model;
@@ -46,8 +54,16 @@ export async function buildApp({ config, redis, model, logger }: AppDeps): Promi
   drainOnClose(app);
   await registerOpenApi(app);
 
-  const store = createJobStore(redis, redisKeys(config.KEY_PREFIX), config.RESULT_TTL_SECONDS);
-  const predictions = createPredictionService({ model, store, syncTimeoutMs: config.SYNC_TIMEOUT_MS });
+  const store = createJobStore(redis, redisKeys(config.KEY_PREFIX), {
+    resultTtlSeconds: config.RESULT_TTL_SECONDS,
+    maxQueueLength: config.MAX_QUEUE_LENGTH,
+  });
+  const predictions = createPredictionService({
+    model,
+    store,
+    syncTimeoutMs: config.SYNC_TIMEOUT_MS,
+    maxSyncInFlight: config.MAX_SYNC_IN_FLIGHT,
+  });
   await app.register(predictRoutes, { predictions });
   await app.register(healthRoutes, { store });
   return app;

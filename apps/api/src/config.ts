@@ -15,6 +15,16 @@ export const ApiConfigSchema = Type.Object({
     minimum: 1,
     description: 'Largest accepted request body; larger bodies get 413.',
   }),
+  MAX_QUEUE_LENGTH: Type.Integer({
+    default: 100000,
+    minimum: 0,
+    description: 'Backlog (jobs waiting or running) at which async submissions get 503; 0 for no cap.',
+  }),
+  MAX_SYNC_IN_FLIGHT: Type.Integer({
+    default: 256,
+    minimum: 1,
+    description: 'Synchronous predictions running at once beyond which new ones get 503.',
+  }),
   REDIS_TIMEOUT_MS: Type.Integer({
     default: 1000,
     minimum: 1,

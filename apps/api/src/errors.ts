@@ -9,11 +9,17 @@ export const ERROR_CATALOGUE = {
   EMPTY_BODY: { statusCode: 400, message: 'Request body is empty; send a JSON object such as {"input": "text"}.' },
   ROUTE_NOT_FOUND: { statusCode: 404, message: 'Route not found.' },
   BODY_TOO_LARGE: { statusCode: 413, message: 'Request body is too large.' },
+  IDEMPOTENCY_KEY_REUSED: {
+    statusCode: 422,
+    message: 'This Idempotency-Key was already used with a different request body.',
+  },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, message: 'Unsupported content type; send application/json.' },
   INTERNAL: { statusCode: 500, message: 'Internal server error.' },
   MODEL_FAILED: { statusCode: 500, message: 'The model failed to make a prediction.' },
   REDIS_UNAVAILABLE: { statusCode: 503, message: 'The queue is unavailable; retry later.' },
   NOT_READY: { statusCode: 503, message: 'Not ready.' },
+  QUEUE_FULL: { statusCode: 503, message: 'The queue is full; retry later.' },
+  SYNC_OVERLOADED: { statusCode: 503, message: 'Too many synchronous predictions are running; retry later.' },
   SHUTTING_DOWN: { statusCode: 503, message: 'The server is shutting down; retry shortly.' },
   PREDICTION_TIMEOUT: { statusCode: 504, message: 'The model did not answer in time.' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;

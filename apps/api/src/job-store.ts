@@ -1,11 +1,37 @@
-import { decodeJobRecord, encodeJobMessage, newJobFields, type JobRecord, type RedisKeys } from '@foretell/shared';
-import { ReplyError, type Redis } from 'ioredis';
+import {
+  decodeJobRecord,
+  ENQUEUE_JOB_LUA,
+  type EnqueueOutcome,
+  type JobRecord,
+  type RedisKeys,
+} from '@foretell/shared';
+import { ReplyError, type Redis, type Result } from 'ioredis';
 import { StoreUnavailableError } from './errors.js';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** enqueue-job.lua; the number of keys (2, or 3 with an idempotency key) comes first. */
+    foretellEnqueueJob(numberOfKeys: number, ...keysAndArgs: string[]): Result<[EnqueueOutcome, string], Context>;
+  }
+}
+
+export interface EnqueueRequest {
+  readonly id: string;
+  readonly input: string;
+  /** With the fingerprint of the request it was sent with. */
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+}
+
+export interface EnqueueResult {
+  readonly outcome: EnqueueOutcome;
+  /** The new id, or the one the idempotency key already names. */
+  readonly id: string;
+}
 
 /** What the prediction service needs from Redis. */
 export interface JobStore {
-  /** Writes the job hash (with its TTL) and the stream entry in one transaction. */
-  enqueue(id: string, input: string): Promise<void>;
+  /** Admits a job: hash (with its TTL), stream entry and idempotency record in one atomic step. */
+  enqueue(request: EnqueueRequest): Promise<EnqueueResult>;
   read(id: string): Promise<JobRecord | undefined>;
   /** Throws StoreUnavailableError unless Redis answers and the consumer group exists. */
   isGroupPresent(): Promise<boolean>;
@@ -36,24 +62,30 @@ async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `exec()` reports per-command errors in its result instead of throwing. */
-function throwOnExecErrors(results: [Error | null, unknown][] | null): void {
-  if (results === null) throw new Error('transaction aborted');
-  for (const [error] of results) if (error) throw error;
+export interface JobStoreSettings {
+  readonly resultTtlSeconds: number;
+  /** Backlog (stream length) at which async submissions are refused; 0 for none. */
+  readonly maxQueueLength: number;
 }
 
-export function createJobStore(redis: Redis, keys: RedisKeys, resultTtlSeconds: number): JobStore {
+export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStoreSettings): JobStore {
+  redis.defineCommand('foretellEnqueueJob', { lua: ENQUEUE_JOB_LUA });
   return {
-    enqueue: (id, input) =>
+    enqueue: ({ id, input, idempotency }) =>
       guarded(async () => {
-        const key = keys.job(id);
-        const results = await redis
-          .multi()
-          .hset(key, newJobFields(input, Date.now()))
-          .expire(key, resultTtlSeconds)
-          .xadd(keys.jobs, '*', ...encodeJobMessage({ id, input }))
-          .exec();
-        throwOnExecErrors(results);
+        const jobKeys = [keys.job(id), keys.jobs];
+        if (idempotency) jobKeys.push(keys.idempotency(idempotency.key));
+        const [outcome, existingOrNewId] = await redis.foretellEnqueueJob(
+          jobKeys.length,
+          ...jobKeys,
+          id,
+          input,
+          String(Date.now()),
+          String(settings.resultTtlSeconds),
+          String(settings.maxQueueLength),
+          idempotency?.fingerprint ?? '',
+        );
+        return { outcome, id: existingOrNewId };
       }),
 
     read: (id) => guarded(async () => decodeJobRecord(await redis.hgetall(keys.job(id)))),

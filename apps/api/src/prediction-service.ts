@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { JobRecord, Model, PredictionOutput } from '@foretell/shared';
-import { AppError } from './errors.js';
+import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
 
 export type PredictionLookup =
@@ -12,8 +12,12 @@ export type PredictionLookup =
 export interface PredictionService {
   /** Runs the model in this process, bounded by the sync timeout and the caller's signal. */
   predictNow(input: string, callerSignal: AbortSignal): Promise<PredictionOutput>;
-  /** Stores and enqueues a job; resolves with its id once both are durable in Redis. */
-  submit(input: string): Promise<string>;
+  /**
+   * Stores and enqueues a job; resolves with its id once both are in Redis.
+   * With an idempotency key, a repeat of the same request resolves with the
+   * first one's id (`replayed`) and enqueues nothing.
+   */
+  submit(input: string, idempotencyKey?: string): Promise<{ id: string; replayed: boolean }>;
   lookup(id: string): Promise<PredictionLookup>;
 }
 
@@ -21,6 +25,13 @@ export interface PredictionServiceDeps {
   readonly model: Model;
   readonly store: JobStore;
   readonly syncTimeoutMs: number;
+  /** Sync predictions running at once beyond which new ones get 503. */
+  readonly maxSyncInFlight: number;
+}
+
+/** The fingerprint an idempotency key is bound to: the body is `{input}` and nothing else. */
+function fingerprint(input: string): string {
+  return createHash('sha256').update(input, 'utf8').digest('base64url');
 }
 
 // Ids are issued as UUIDs; anything else cannot name a job, so it is not looked up.
@@ -39,9 +50,15 @@ function toLookup(record: JobRecord | undefined): PredictionLookup {
   }
 }
 
-export function createPredictionService({ model, store, syncTimeoutMs }: PredictionServiceDeps): PredictionService {
+export function createPredictionService(deps: PredictionServiceDeps): PredictionService {
+  const { model, store, syncTimeoutMs, maxSyncInFlight } = deps;
+  let syncInFlight = 0;
+  const overloaded = { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS };
+
   return {
     async predictNow(input, callerSignal) {
+      if (syncInFlight >= maxSyncInFlight) throw new AppError('SYNC_OVERLOADED', undefined, overloaded);
+      syncInFlight += 1;
       const timeout = AbortSignal.timeout(syncTimeoutMs);
       const signal = AbortSignal.any([timeout, callerSignal]);
       try {
@@ -50,13 +67,25 @@ export function createPredictionService({ model, store, syncTimeoutMs }: Predict
       } catch (error) {
         if (timeout.aborted) throw new AppError('PREDICTION_TIMEOUT', undefined, { cause: error });
         throw new AppError('MODEL_FAILED', undefined, { cause: error });
+      } finally {
+        syncInFlight -= 1;
       }
     },
 
-    async submit(input) {
-      const id = randomUUID();
-      await store.enqueue(id, input);
-      return id;
+    async submit(input, idempotencyKey) {
+      const idempotency =
+        idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
+      const { outcome, id } = await store.enqueue({ id: randomUUID(), input, ...(idempotency && { idempotency }) });
+      switch (outcome) {
+        case 'queued':
+          return { id, replayed: false };
+        case 'replayed':
+          return { id, replayed: true };
+        case 'conflict':
+          throw new AppError('IDEMPOTENCY_KEY_REUSED');
+        case 'full':
+          throw new AppError('QUEUE_FULL', undefined, overloaded);
+      }
     },
 
     async lookup(id) {

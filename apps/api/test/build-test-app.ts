@@ -10,6 +10,8 @@ export const TEST_CONFIG: AppDeps['config'] = {
   RESULT_TTL_SECONDS: 3600,
   SYNC_TIMEOUT_MS: 5000,
   BODY_LIMIT_BYTES: 1024,
+  MAX_QUEUE_LENGTH: 0,
+  MAX_SYNC_IN_FLIGHT: 1000,
 };
 
 export interface TestAppOptions {

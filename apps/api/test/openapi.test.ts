@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 const EXPECTED: [path: string, method: string, statuses: string[]][] = [
-  ['/predict', 'post', ['200', '202', '400', '413', '415', '500', '503', '504']],
+  ['/predict', 'post', ['200', '202', '400', '413', '415', '422', '500', '503', '504']],
   ['/predict/{prediction_id}', 'get', ['200', '400', '404', '500', '503']],
   ['/health', 'get', ['200']],
   ['/ready', 'get', ['200', '503']],
@@ -49,9 +49,10 @@ describe('the OpenAPI document at /docs/json', () => {
     }
   });
 
-  it('documents the Async-Mode header and the JSON body of POST /predict', () => {
+  it('documents the Async-Mode and Idempotency-Key headers and the JSON body of POST /predict', () => {
     const operation = doc.paths['/predict']?.post;
     expect(operation?.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'async-mode' }));
+    expect(operation?.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'idempotency-key' }));
     expect(operation?.requestBody?.content['application/json']?.schema.required).toEqual(['input']);
   });
 
@@ -59,7 +60,10 @@ describe('the OpenAPI document at /docs/json', () => {
     const get = doc.paths['/predict/{prediction_id}']?.get;
     expect(Object.keys(get?.responses['400']?.headers ?? {})).toEqual(['Retry-After']);
     expect(Object.keys(get?.responses['503']?.headers ?? {})).toEqual(['Retry-After']);
-    expect(Object.keys(doc.paths['/predict']?.post?.responses['202']?.headers ?? {})).toEqual(['Location']);
+    expect(Object.keys(doc.paths['/predict']?.post?.responses['202']?.headers ?? {})).toEqual([
+      'Location',
+      'Idempotent-Replayed',
+    ]);
   });
 
   it('serves Swagger UI at /docs', async () => {

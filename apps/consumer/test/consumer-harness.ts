@@ -1,4 +1,4 @@
-import { createMockModel, encodeJobMessage, newJobFields, type Model } from '@foretell/shared';
+import { createMockModel, ENQUEUE_JOB_LUA, type Model } from '@foretell/shared';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
@@ -17,7 +17,7 @@ export const SETTINGS: ConsumerSettings = {
 
 export interface Harness extends TestRedis {
   consumer: Consumer;
-  /** Writes a job as the API does: hash with TTL and stream entry, in one transaction. */
+  /** Writes a job as the API does, with its script: hash with TTL and stream entry. */
   enqueue(input: string, ttlSeconds?: number): Promise<string>;
   /** Stops the consumer and cleans Redis up. */
   dispose(): Promise<void>;
@@ -45,12 +45,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     consumer,
     async enqueue(input, ttlSeconds = 3600) {
       const id = randomUUID();
-      await t.redis
-        .multi()
-        .hset(t.keys.job(id), newJobFields(input, Date.now()))
-        .expire(t.keys.job(id), ttlSeconds)
-        .xadd(t.keys.jobs, '*', ...encodeJobMessage({ id, input }))
-        .exec();
+      await t.redis.eval(ENQUEUE_JOB_LUA, 2, t.keys.job(id), t.keys.jobs, id, input, Date.now(), ttlSeconds, 0, '');
       return id;
     },
     async dispose() {

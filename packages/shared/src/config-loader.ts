@@ -51,8 +51,6 @@ export function loadConfig<T extends TObject>(
   return Object.freeze(config) as Readonly<Static<T>>;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
 /** Variables both the API and the consumer read. */
 export const CommonConfigProperties = {
   REDIS_URL: Type.String({
@@ -86,7 +84,15 @@ export const CommonConfigProperties = {
     description: 'Path of an ES module exporting `createModel()` that returns your model; empty uses the mock model.',
   }),
   LOG_LEVEL: Type.Union(
-    LOG_LEVELS.map((level) => Type.Literal(level)),
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
     { default: 'info', description: 'pino log level.' },
   ),
 } satisfies TProperties;

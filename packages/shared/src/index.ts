@@ -10,3 +10,4 @@ export * from './lua/finish-job.js';
 export * from './lua/start-job.js';
 export * from './lua/promote-retries.js';
 export * from './lua/retry-job.js';
+export * from './lua/enqueue-job.js';

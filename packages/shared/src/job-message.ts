@@ -4,7 +4,8 @@ import { PredictionIdSchema, PredictRequestSchema } from './prediction-schemas.j
 
 /**
  * A stream entry of `{prefix}:jobs`: the prediction id and the request's
- * input, the same `input` schema as the HTTP body.
+ * input, the same `input` schema as the HTTP body. Written by enqueue-job and
+ * promote-retries as `XADD … id <id> input <input>`.
  */
 export const JobMessageSchema = Type.Object(
   {
@@ -16,11 +17,6 @@ export const JobMessageSchema = Type.Object(
 export type JobMessage = Static<typeof JobMessageSchema>;
 
 const jobMessageValidator = Compile(JobMessageSchema);
-
-/** XADD field list for a job. */
-export function encodeJobMessage(message: JobMessage): string[] {
-  return ['id', message.id, 'input', message.input];
-}
 
 export type DecodedJobMessage = { ok: true; message: JobMessage } | { ok: false; reason: string };
 

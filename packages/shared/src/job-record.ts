@@ -34,11 +34,6 @@ export class CorruptRecordError extends Error {
   override readonly name = 'CorruptRecordError';
 }
 
-/** The fields a new job's hash starts with. */
-export function newJobFields(input: string, now: number): Record<string, string> {
-  return { status: 'queued', input, attempts: '0', created: String(now) };
-}
-
 /**
  * Decodes a hash read with HGETALL. An empty hash is a job that never existed
  * or has expired: `undefined`. A hash that does not match the schema throws,

@@ -26,8 +26,20 @@ export function isAsyncMode(header: string | undefined): boolean {
 const PostHeadersSchema = Type.Object({
   'async-mode': Type.Optional(
     Type.String({
+      // No example: Swagger UI would pre-fill it, and "Try it out" would run async by default.
       description: '`true` (any case) queues the job and answers 202 at once; absent or any other value runs it now.',
-      examples: ['true'],
+    }),
+  ),
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      // Visible ASCII: it becomes part of a Redis key.
+      pattern: '^[\\x21-\\x7E]+$',
+      description:
+        'Async mode only. The same key with the same body within `RESULT_TTL_SECONDS` returns the first ' +
+        "request's `prediction_id` (header `Idempotent-Replayed: true`) and enqueues nothing; with another body, 422. " +
+        'For example `order-1234`.',
     }),
   ),
 });
@@ -51,12 +63,22 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           202: {
             ...AsyncAcceptedSchema,
             description: 'Queued; poll `GET /predict/{prediction_id}` (also in `Location`).',
-            headers: { Location: { type: 'string', description: '/predict/{prediction_id}' } },
+            headers: {
+              Location: { type: 'string', description: '/predict/{prediction_id}' },
+              'Idempotent-Replayed': {
+                type: 'string',
+                description: '`true` when an Idempotency-Key repeat returned the first request’s id.',
+              },
+            },
           },
           400: badRequest,
           413: errorResponse('The body is over the limit (`BODY_LIMIT_BYTES`).', {
             error: 'Request body is too large.',
             code: 'BODY_TOO_LARGE',
+          }),
+          422: errorResponse('Async mode: the Idempotency-Key was already used with a different body.', {
+            error: 'This Idempotency-Key was already used with a different request body.',
+            code: 'IDEMPOTENCY_KEY_REUSED',
           }),
           415: errorResponse('The body is not `application/json`.', {
             error: 'Unsupported content type; send application/json.',
@@ -66,7 +88,15 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             error: 'The model failed to make a prediction.',
             code: 'MODEL_FAILED',
           }),
-          503: { ...StandardErrors[503], headers: RetryAfterHeader },
+          503: {
+            ...errorResponse(
+              'Redis is unreachable (`REDIS_UNAVAILABLE`), the backlog is at `MAX_QUEUE_LENGTH` (`QUEUE_FULL`), ' +
+                '`MAX_SYNC_IN_FLIGHT` sync predictions are running (`SYNC_OVERLOADED`), or the server is stopping ' +
+                '(`SHUTTING_DOWN`); retry after `Retry-After` seconds.',
+              { error: 'The queue is full; retry later.', code: 'QUEUE_FULL' },
+            ),
+            headers: RetryAfterHeader,
+          },
           504: errorResponse('Sync mode only: the model did not answer within `SYNC_TIMEOUT_MS`.', {
             error: 'The model did not answer in time.',
             code: 'PREDICTION_TIMEOUT',
@@ -77,7 +107,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
     async (request, reply) => {
       const { input } = request.body;
       if (isAsyncMode(request.headers['async-mode'])) {
-        const id = await predictions.submit(input);
+        const { id, replayed } = await predictions.submit(input, request.headers['idempotency-key']);
+        if (replayed) void reply.header('Idempotent-Replayed', 'true');
         return reply
           .code(202)
           .header('Location', `/predict/${id}`)
