@@ -241,3 +241,19 @@ describe('group upkeep', () => {
     expect(await names()).toContain('holding');
   });
 });
+
+describe('Redis losing the group', () => {
+  it('recreates the group on NOGROUP (Redis restarted empty) and goes on', async () => {
+    const h = harness({ settings: { blockMs: 100 } });
+    await h.consumer.start();
+    const before = await h.enqueue('before');
+    await waitFor(async () => (await h.redis.hget(h.keys.job(before), 'status')) === 'succeeded', { what: 'before' });
+    await h.redis.del(h.keys.jobs);
+    const after = await h.enqueue('after');
+    await waitFor(async () => (await h.redis.hget(h.keys.job(after), 'status')) === 'succeeded', {
+      what: 'a job queued after the group was lost',
+    });
+    const groups = (await h.redis.xinfo('GROUPS', h.keys.jobs)) as unknown[][];
+    expect(groups.map((group) => group[1])).toEqual([h.keys.group]);
+  });
+});
