@@ -77,6 +77,7 @@ describe('SIGTERM', () => {
     const api = start('api', {
       PORT: String(port),
       HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug', // to see the request arrive
       MODEL_MIN_LATENCY_MS: '1000',
       MODEL_MAX_LATENCY_MS: '1000',
     });

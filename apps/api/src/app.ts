@@ -1,6 +1,6 @@
 import { redisKeys, type Model } from '@foretell/shared';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config.js';
 import { drainOnClose } from './drain-on-close.js';
@@ -42,6 +42,10 @@ export async function buildApp({ config, redis, model, logger }: AppDeps): Promi
     // already bounded by Node's header size limit (16 KiB).
     routerOptions: { maxParamLength: 16 * 1024 },
     ...(logger ? { loggerInstance: logger } : { logger: false }),
+    // One log line per request and per response only at LOG_LEVEL=debug (or trace):
+    // at info they would cost more than serving the request. Errors are logged
+    // by the error handler at any level.
+    logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(logger?.level ?? '') }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // TypeBox validation: request bodies are checked as sent (no coercion, no
