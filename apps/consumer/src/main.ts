@@ -24,6 +24,8 @@ const model = await loadModel(config);
 // than fail: a finished job's result is worth keeping.
 const redis = new Redis(config.REDIS_URL, {
   maxRetriesPerRequest: null,
+  // Jobs finishing in the same tick share one write to Redis.
+  enableAutoPipelining: true,
   retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
 });
 redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
