@@ -8,6 +8,7 @@ import {
   type Model,
   type RedisKeys,
 } from '@foretell/shared';
+import { createCallBatcher } from './call-batcher.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
@@ -44,6 +45,16 @@ export interface JobRunnerDeps {
   readonly hardStop: AbortSignal;
 }
 
+// Jobs per start-jobs / finish-jobs call: bounds a script's run time and its argument count.
+const MAX_BATCH = 1000;
+
+interface Outcome {
+  readonly entryId: string;
+  readonly id: string;
+  readonly outcome: 'succeeded' | 'failed';
+  readonly value: string;
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -52,7 +63,8 @@ function messageOf(error: unknown): string {
  * Runs one stream entry to its end: dead-letters it if it does not parse,
  * runs the model, then stores the result, schedules a retry, or fails the job
  * for good. Every write that releases the entry is one atomic script, so the
- * entry is acked only once its outcome is stored.
+ * entry is acked only once its outcome is stored. Starts and finishes of jobs
+ * in the same tick share one script call.
  */
 export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: string[]) => Promise<void> {
   const { redis, model, keys, log, stats, retry } = deps;
@@ -68,23 +80,35 @@ export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: 
     log.warn({ entryId, reason }, 'poison entry dead-lettered');
   }
 
-  async function finish(entryId: string, id: string, outcome: 'succeeded' | 'failed', value: string): Promise<void> {
-    const written = await redis.foretellFinishJob(
-      keys.job(id),
+  const startJob = createCallBatcher<string, number>(
+    (jobKeys) => redis.foretellStartJobs(jobKeys.length, ...jobKeys, String(Date.now())),
+    MAX_BATCH,
+  );
+
+  const finishJob = createCallBatcher<Outcome, number>((outcomes) => {
+    const jobKeys = outcomes.map(({ id }) => keys.job(id));
+    const perJob = outcomes.flatMap(({ entryId, id, outcome, value }) => [entryId, id, outcome, value]);
+    return redis.foretellFinishJobs(
+      2 + jobKeys.length,
       keys.jobs,
       keys.dead,
+      ...jobKeys,
       keys.group,
-      entryId,
-      id,
-      outcome,
-      value,
       String(Date.now()),
       String(deps.resultTtlSeconds),
       keys.done,
+      ...perJob,
     );
+  }, MAX_BATCH);
+
+  /** Stores the outcome (unless one is stored already) and acks the entry; counts what happened. */
+  async function finish(entryId: string, id: string, outcome: 'succeeded' | 'failed', value: string): Promise<void> {
+    const written = await finishJob({ entryId, id, outcome, value });
     if (written === FINISH_JOB_ALREADY_FINISHED) stats.duplicates += 1;
-    else if (written === FINISH_JOB_MISSING) stats.expired += 1;
-    else stats[outcome] += 1;
+    else if (written === FINISH_JOB_MISSING) {
+      stats.expired += 1;
+      log.warn({ jobId: id, entryId }, 'job hash expired before it ran; entry dropped');
+    } else stats[outcome] += 1;
   }
 
   async function scheduleRetry(entryId: string, id: string, attempt: number, reason: string): Promise<void> {
@@ -110,16 +134,10 @@ export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: 
     if (!decoded.ok) return deadLetterPoison(entryId, fields, decoded.reason);
     const { id, input } = decoded.message;
 
-    const attempt = await redis.foretellStartJob(keys.job(id), String(Date.now()));
+    const attempt = await startJob(keys.job(id));
+    // Gone or done: finish only releases the entry (and counts why).
     if (attempt === START_JOB_MISSING || attempt === START_JOB_ALREADY_FINISHED) {
-      await redis.multi().xack(keys.jobs, keys.group, entryId).xdel(keys.jobs, entryId).exec();
-      if (attempt === START_JOB_MISSING) {
-        stats.expired += 1;
-        log.warn({ jobId: id, entryId }, 'job hash expired before it ran; entry dropped');
-      } else {
-        stats.duplicates += 1;
-      }
-      return;
+      return finish(entryId, id, 'succeeded', '');
     }
     // Only reclaims after crashes can get here: a job that keeps killing its consumers.
     if (attempt > retry.maxAttempts) {

@@ -1,22 +1,12 @@
-import { FINISH_JOB_LUA, PROMOTE_RETRIES_LUA, RETRY_JOB_LUA, START_JOB_LUA } from '@foretell/shared';
+import { FINISH_JOBS_LUA, PROMOTE_RETRIES_LUA, RETRY_JOB_LUA, START_JOBS_LUA } from '@foretell/shared';
 import type { Redis, Result } from 'ioredis';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    foretellStartJob(jobKey: string, now: string): Result<number, Context>;
-    foretellFinishJob(
-      jobKey: string,
-      jobsStream: string,
-      deadStream: string,
-      group: string,
-      entryId: string,
-      jobId: string,
-      outcome: 'succeeded' | 'failed',
-      value: string,
-      now: string,
-      ttlSeconds: string,
-      doneChannel: string,
-    ): Result<number, Context>;
+    /** start-jobs.lua: the number of job hashes, the hashes, then now. */
+    foretellStartJobs(numberOfKeys: number, ...keysAndArgs: string[]): Result<number[], Context>;
+    /** finish-jobs.lua: the number of keys, the keys, then the arguments. */
+    foretellFinishJobs(numberOfKeys: number, ...keysAndArgs: string[]): Result<number[], Context>;
     foretellRetryJob(
       jobKey: string,
       jobsStream: string,
@@ -42,8 +32,8 @@ declare module 'ioredis' {
  * with EVALSHA and reloads them after a Redis restart). Idempotent.
  */
 export function defineJobScripts(redis: Redis): void {
-  redis.defineCommand('foretellStartJob', { numberOfKeys: 1, lua: START_JOB_LUA });
-  redis.defineCommand('foretellFinishJob', { numberOfKeys: 3, lua: FINISH_JOB_LUA });
+  redis.defineCommand('foretellStartJobs', { lua: START_JOBS_LUA });
+  redis.defineCommand('foretellFinishJobs', { lua: FINISH_JOBS_LUA });
   redis.defineCommand('foretellRetryJob', { numberOfKeys: 3, lua: RETRY_JOB_LUA });
   redis.defineCommand('foretellPromoteRetries', { numberOfKeys: 2, lua: PROMOTE_RETRIES_LUA });
 }
