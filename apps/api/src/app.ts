@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config.js';
 import { drainOnClose } from './drain-on-close.js';
-import { installErrorHandling } from './error-handler.js';
+import { answerFrameworkError, installErrorHandling } from './error-handler.js';
 import { createJobStore } from './job-store.js';
 import { registerOpenApi } from './openapi.js';
 import { formatValidationErrors } from './validation-messages.js';
@@ -37,6 +37,7 @@ export async function buildApp({ config, redis, model, logger }: AppDeps): Promi
   const app = Fastify({
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: false,
+    frameworkErrors: answerFrameworkError,
     schemaErrorFormatter: formatValidationErrors,
     // Any id, however long, is "not found" rather than 414: the URL is
     // already bounded by Node's header size limit (16 KiB).

@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { MESSAGES } from '@foretell/shared';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from './errors.js';
 
 interface ErrorAnswer {
@@ -61,4 +62,20 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(answer('ROUTE_NOT_FOUND').body));
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors raised before routing, such as a URL
+ * with a malformed percent-encoding (`/predict/%zz`) or a path parameter over
+ * the router's length limit. Under /predict/ such a URL names no job: the
+ * contract's "not found". Elsewhere it names no route.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (request.url.startsWith('/predict/')) {
+    void reply.code(404).send({ error: MESSAGES.notFound });
+    return;
+  }
+  const { statusCode, body } = error.code === 'FST_ERR_BAD_URL' ? answer('ROUTE_NOT_FOUND') : toErrorAnswer(error);
+  if (statusCode >= 500) request.log.error({ err: error }, 'request failed before routing');
+  void reply.code(statusCode).send(body);
 }

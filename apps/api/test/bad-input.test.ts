@@ -112,6 +112,7 @@ describe.each([false, true])('bad input (async mode: %s) gets a 4xx JSON error a
 describe('other bad requests', () => {
   it.each([
     ['GET', '/nope'],
+    ['GET', '/health/%zz'],
     ['DELETE', '/predict'],
     ['PUT', '/predict/abc'],
   ] as const)('%s %s → 404 JSON', async (method, url) => {

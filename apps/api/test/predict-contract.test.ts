@@ -162,7 +162,10 @@ describe('GET /predict/{id}', () => {
     ['a non-UUID', 'abc123'],
     ['a key-like string', 'x:job:*'],
     ['percent-encoded junk', '%F0%9F%9A%80%20%00'],
+    ['a malformed percent-encoding', '%zz'],
+    ['a truncated UTF-8 percent-encoding', '%E0%A4'],
     ['a very long id', 'a'.repeat(2000)],
+    ['an id longer than the router allows', 'a'.repeat(20_000)],
   ])('answers 404 "not found" for %s', async (_, id) => {
     const response = await ctx.app.inject({ method: 'GET', url: `/predict/${id}` });
     expect(response.statusCode).toBe(404);

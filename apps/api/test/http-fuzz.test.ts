@@ -1,0 +1,243 @@
+import { decodeJobRecord } from '@foretell/shared';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TEST_CONFIG, useTestApp } from './build-test-app.js';
+
+const ctx = useTestApp();
+
+// Enough runs to reach the odd corners, few enough that the file stays within a few seconds on two cores.
+const FUZZ_RUNS = 400;
+const VALID_INPUT_RUNS = 200;
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
+
+/** `decodeURIComponent`, or the text as is when it is not a valid percent-encoding. */
+function decodedOrRaw(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Swagger UI's routes under /docs serve HTML and static files, outside the JSON contract; /docs/json is
+ * in it. The path is checked as light-my-request will send it (`new URL` resolves `..` and encodes;
+ * prefixing the origin keeps `//x` a path, as light-my-request does).
+ */
+function isOutsideSwaggerUi(url: string): boolean {
+  const { pathname } = new URL(`http://localhost${url}`);
+  return pathname === '/docs/json' || !/docs/i.test(decodedOrRaw(pathname));
+}
+
+/** What may follow `/predict/`: any text encoded, raw unicode and broken percent-encodings, very long, empty. */
+const predictionIdSegment = fc.oneof(
+  fc.string({ unit: 'binary' }).map(encodeURIComponent),
+  fc.string({
+    unit: fc.constantFrom('a', '7', '-', '%', '%2F', '%00', '%zz', '%E0%A4', 'é', '☃', '😀', '/', '?', '#', ' '),
+  }),
+  // Up to past maxParamLength (16 KiB): every id, however long, is a 404.
+  fc.nat({ max: 20_000 }).map((length) => 'x'.repeat(length)),
+  fc.constant(''),
+);
+
+const requestUrl = fc
+  .tuple(
+    fc.oneof(
+      fc.constantFrom('/predict', '/health', '/ready', '/docs/json', '/'),
+      predictionIdSegment.map((segment) => `/predict/${segment}`),
+      fc.webPath(),
+    ),
+    fc.option(fc.webQueryParameters(), { nil: undefined }),
+  )
+  // A request target always starts with `/` (fc.webPath may give ''; light-my-request cannot send an empty URL).
+  .map(([path, query]) => {
+    const target = path.startsWith('/') ? path : `/${path}`;
+    return query === undefined ? target : `${target}?${query}`;
+  })
+  .filter(isOutsideSwaggerUi);
+
+/** A header value Node accepts from a socket: tab, space, visible ASCII, and bytes 0x80–0xFF (UTF-8 read as Latin-1). */
+const legalHeaderValue = fc.string({
+  maxLength: 300,
+  unit: fc.oneof(
+    fc.constant('\t'),
+    fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+    fc.integer({ min: 0x80, max: 0xff }).map((code) => String.fromCharCode(code)),
+  ),
+});
+
+const contentType = fc.oneof(
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON',
+    'application/json; charset=latin1',
+    'application/json; charset=utf-16',
+    'application/json;',
+    'application/vnd.api+json',
+    'application/jsonx',
+    'text/json',
+    'text/plain',
+    'multipart/form-data; boundary=x',
+    'application/x-www-form-urlencoded',
+    'application/octet-stream',
+    '*/*',
+    ';',
+    '',
+  ),
+  legalHeaderValue,
+);
+
+const asyncMode = fc.oneof(fc.constantFrom('true', 'TRUE', ' true ', 'false', '1', ''), legalHeaderValue);
+
+const idempotencyKey = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 255, unit: 'grapheme-ascii' }).filter((key) => /^[\x21-\x7e]+$/.test(key)),
+  // One past the schema's 255.
+  fc.integer({ min: 256, max: 400 }).map((length) => 'k'.repeat(length)),
+  legalHeaderValue,
+);
+
+/** Every header optional, so "missing" is as likely as any value. */
+const requestHeaders = fc.record(
+  { 'content-type': contentType, 'async-mode': asyncMode, 'idempotency-key': idempotencyKey },
+  { requiredKeys: [] },
+);
+
+/** `{input: <anything>}` plus extra keys (`__proto__` included): one step away from valid. */
+const nearValidBody = fc
+  .tuple(fc.oneof(fc.string(), fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }))
+  .map(([input, extra]) => JSON.stringify({ input, ...extra }));
+
+/** `{input}` bodies from 300 bytes under BODY_LIMIT_BYTES to 50 over; multi-byte fillers, as the limit counts bytes. */
+const JSON_ENVELOPE_BYTES = '{"input":""}'.length;
+const bodyNearTheLimit = fc
+  .tuple(
+    fc.integer({ min: TEST_CONFIG.BODY_LIMIT_BYTES - 300, max: TEST_CONFIG.BODY_LIMIT_BYTES + 50 }),
+    fc.constantFrom('x', 'é', '☃', '😀'),
+  )
+  .map(([bytes, filler]) =>
+    JSON.stringify({
+      input: filler.repeat(Math.max(1, Math.floor(bytes / Buffer.byteLength(filler)) - JSON_ENVELOPE_BYTES)),
+    }),
+  );
+
+/** The predict body's own rule: any non-empty string; short enough that even escaped it fits BODY_LIMIT_BYTES. */
+const validInput = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 100, unit: 'grapheme' }),
+  fc.string({ minLength: 1, maxLength: 100, unit: 'binary' }),
+  // Any UTF-16 code unit, lone surrogates included: valid JSON as `\\ud800`, so the echo must keep them.
+  fc.string({
+    minLength: 1,
+    maxLength: 100,
+    unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+  }),
+);
+
+const requestBody = fc.oneof(
+  fc.constant(undefined),
+  fc.jsonValue().map((value) => JSON.stringify(value)),
+  fc.string({ unit: 'binary' }),
+  nearValidBody,
+  bodyNearTheLimit,
+);
+
+const arbitraryRequest = fc.record({
+  method: fc.constantFrom(...METHODS),
+  url: requestUrl,
+  headers: requestHeaders,
+  payload: requestBody,
+});
+
+/**
+ * A POST /predict that passes content negotiation, mostly async: arbitrary requests rarely get this far, and
+ * only these reach the body limit, Idempotency-Key (two shared keys make replays and 422s likely) and Redis.
+ */
+const predictPost = fc.record({
+  method: fc.constant('POST' as const),
+  url: fc.constant('/predict'),
+  headers: fc.record(
+    {
+      'content-type': fc.constantFrom('application/json', 'application/json; charset=utf-8'),
+      'async-mode': fc.oneof(fc.constant('true'), asyncMode),
+      'idempotency-key': fc.oneof(fc.constantFrom('key-1', 'key-2'), idempotencyKey),
+    },
+    { requiredKeys: ['content-type', 'async-mode'] },
+  ),
+  payload: fc.oneof(
+    validInput.map((input) => JSON.stringify({ input })),
+    nearValidBody,
+    bodyNearTheLimit,
+  ),
+});
+
+const anyRequest = fc.oneof(arbitraryRequest, predictPost);
+
+/** The contract's statuses for any request: success, the client's fault, or "retry later"; never another 5xx. */
+function isAllowedStatus(status: number): boolean {
+  return (status >= 200 && status < 300) || (status >= 400 && status < 500) || status === 503;
+}
+
+/** The server still answers, and every job hash it wrote under the test prefix decodes. */
+async function expectServingWithWellFormedJobs(): Promise<number> {
+  expect((await ctx.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  const jobKeys = await ctx.t.redis.keys(`${ctx.t.keys.jobPrefix}*`);
+  for (const key of jobKeys) {
+    // Throws on a hash that does not match the schema; no consumer runs, so every job is still queued.
+    expect(decodeJobRecord(await ctx.t.redis.hgetall(key)), key).toMatchObject({ status: 'queued' });
+  }
+  return jobKeys.length;
+}
+
+describe('HTTP fuzz', () => {
+  it('answers any request with 2xx, 4xx or 503, and JSON with an `error` sentence when it refuses', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyRequest, async ({ method, url, headers, payload }) => {
+        const response = await ctx.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload }) });
+        const { statusCode } = response;
+        expect(statusCode, response.body).toSatisfy(isAllowedStatus);
+        // HEAD answers carry no body to check.
+        if (method === 'HEAD') return;
+        expect(response.headers['content-type']).toMatch(/^application\/json/);
+        const body: unknown = JSON.parse(response.body);
+        // Every error is one of ours: a sentence ending in a period.
+        if (statusCode >= 400) expect(body).toMatchObject({ error: expect.stringMatching(/\.$/) as string });
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+    // More than none: the Redis check below is not vacuous.
+    expect(await expectServingWithWellFormedJobs()).toBeGreaterThan(0);
+  });
+
+  it('runs any valid input now (200, echoed) or queues it (202, then still processing)', async () => {
+    await fc.assert(
+      fc.asyncProperty(validInput, async (input) => {
+        const post = (headers: Record<string, string>) =>
+          ctx.app.inject({
+            method: 'POST',
+            url: '/predict',
+            headers: { 'content-type': 'application/json', ...headers },
+            payload: JSON.stringify({ input }),
+          });
+
+        const now = await post({});
+        expect(now.statusCode).toBe(200);
+        const output = now.json<{ input: string; result: string }>();
+        expect(output).toEqual({ input, result: expect.stringMatching(/^\d+$/) as string });
+        // The assignment's model answers an integer in 1000–20000.
+        expect(Number(output.result)).toBeGreaterThanOrEqual(1000);
+        expect(Number(output.result)).toBeLessThanOrEqual(20000);
+
+        const queued = await post({ 'async-mode': 'true' });
+        expect(queued.statusCode).toBe(202);
+        const id = queued.json<{ prediction_id: string }>().prediction_id;
+        // No consumer runs in this file, so the job stays queued.
+        const poll = await ctx.app.inject({ method: 'GET', url: `/predict/${id}` });
+        expect(poll.statusCode).toBe(400);
+        expect(poll.body).toBe('{"error":"Prediction is still being processed."}');
+      }),
+      { numRuns: VALID_INPUT_RUNS },
+    );
+    expect(await expectServingWithWellFormedJobs()).toBe(VALID_INPUT_RUNS);
+  });
+});
