@@ -59,9 +59,9 @@ function messageOf(error: unknown): string {
 
 /**
  * A member of the consumer group: reads entries with XREADGROUP on its own
- * blocking connection and runs up to `concurrency` of them at once. An upkeep
- * loop heartbeats the entries in hand, reclaims those of dead consumers and
- * re-queues due retries.
+ * blocking connection, and reclaims those of dead consumers between reads,
+ * running up to `concurrency` of them at once. An upkeep loop heartbeats the
+ * entries in hand and re-queues due retries.
  */
 export function createConsumer({ redis, model, keys, log, settings }: ConsumerDeps): Consumer {
   defineJobScripts(redis);
@@ -167,11 +167,30 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
       'COUNT',
       count,
       'BLOCK',
-      settings.blockMs,
+      // Not longer than a claim timeout: between reads, stale entries are reclaimed.
+      Math.min(settings.blockMs, settings.claimIdleMs),
       'STREAMS',
       keys.jobs,
       '>',
     )) as StreamReply;
+  }
+
+  /**
+   * Takes over stale entries of dead consumers, at most once per upkeep
+   * period. It runs in the read loop, between reads, so that reads and
+   * reclaims never both count on the same free slots.
+   */
+  let nextClaimAt = 0;
+  async function reclaim(): Promise<void> {
+    if (Date.now() < nextClaimAt) return;
+    nextClaimAt = Date.now() + upkeepEveryMs;
+    try {
+      const claimed = await recovery.claimStale(freeSlots());
+      stats.reclaimed += claimed.length;
+      for (const entry of claimed) track(entry);
+    } catch (error) {
+      log.warn({ err: error }, 'reclaiming stale entries failed; trying again');
+    }
   }
 
   async function readLoop(): Promise<void> {
@@ -180,6 +199,9 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     while (!stopping.signal.aborted) {
       await waitForSlot();
       if (stopping.signal.aborted) break;
+      if (cursor === '>') await reclaim();
+      // COUNT 0 would mean "no limit".
+      if (freeSlots() <= 0) continue;
       let reply: StreamReply;
       try {
         reply = await read(cursor);
@@ -215,9 +237,6 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
         await recovery.heartbeat([...inFlight.keys()]);
         if (!stopping.signal.aborted) {
           await recovery.promoteRetries();
-          const claimed = await recovery.claimStale(freeSlots());
-          stats.reclaimed += claimed.length;
-          for (const entry of claimed) track(entry);
           if (Date.now() >= nextSweep) {
             nextSweep = Date.now() + sweepEveryMs;
             await recovery.removeIdleConsumers();

@@ -166,6 +166,37 @@ describe('crash recovery', () => {
     await waitFor(async () => (await a.redis.hget(a.keys.job(id), 'status')) === 'succeeded', { what: 'done' });
   });
 
+  it('keeps to its concurrency while a blocked read and reclaims compete for slots', async () => {
+    let running = 0;
+    let peak = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const model: Model = {
+      predict: async (input) => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await gate;
+        running -= 1;
+        return mockResult(input);
+      },
+    };
+    const h = harness({ model, settings: { concurrency: 3, claimIdleMs: 100, blockMs: 60_000 } });
+    await h.redis.xgroup('CREATE', h.keys.jobs, h.keys.group, '0', 'MKSTREAM');
+    await Promise.all(Array.from({ length: 3 }, (_, i) => h.enqueue(`orphan ${i}`)));
+    await h.redis.xreadgroup('GROUP', h.keys.group, 'dead', 'COUNT', 3, 'STREAMS', h.keys.jobs, '>');
+    await h.consumer.start();
+    // The consumer now blocks on XREADGROUP COUNT 3 while the orphans go stale: several upkeep
+    // rounds pass in which a reclaim must not take the three slots the read has promised.
+    const until = Date.now() + 600;
+    await waitFor(() => Date.now() > until, { what: 'several claim rounds' });
+    await Promise.all(Array.from({ length: 3 }, (_, i) => h.enqueue(`fresh ${i}`)));
+    await waitFor(() => running === 3, { what: 'three running' });
+    expect(h.consumer.inFlight()).toBe(3);
+    release();
+    await waitFor(() => h.consumer.stats.succeeded === 6, { timeoutMs: 10_000, what: 'all six done' });
+    expect(peak).toBe(3);
+  });
+
   it('fails a job whose consumers keep dying once its attempts are spent', async () => {
     const h = harness({ settings: { claimIdleMs: 200, retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 } } });
     await h.redis.xgroup('CREATE', h.keys.jobs, h.keys.group, '0', 'MKSTREAM');
