@@ -30,7 +30,17 @@ export async function startLocalRedis({ redisServer, port, dir, onLine }) {
   }
   mkdirSync(dir, { recursive: true });
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
-  args.push('--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction');
+  // The settings of docker-compose.yml's Redis (see there why).
+  args.push(
+    '--appendonly',
+    'yes',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--hash-max-listpack-value',
+    '1024',
+  );
   const child = spawn(redisServer, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   onLine(child);
   const deadline = Date.now() + 10_000;

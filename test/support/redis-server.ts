@@ -47,6 +47,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const launch = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
     args.push('--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction');
+    args.push('--hash-max-listpack-value', '1024');
     const started = spawn('redis-server', args, { stdio: 'ignore' });
     const exited = new Promise<never>((_, reject) => {
       started.once('error', reject);

@@ -144,6 +144,7 @@ export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: 
       return finish(entryId, id, 'failed', `gave up after ${retry.maxAttempts} attempts: its consumers stopped`);
     }
 
+    const startedAt = Date.now();
     let result: unknown;
     try {
       result = await model.predict(input, { signal: deps.hardStop });
@@ -158,6 +159,12 @@ export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: 
       log.warn({ jobId: id, attempt, err: error }, 'job failed for good');
       return finish(entryId, id, 'failed', reason);
     }
-    return finish(entryId, id, 'succeeded', result);
+    await finish(entryId, id, 'succeeded', result);
+    // The finished hash keeps no creation or start time: timings live here. The
+    // entry id's first part is when it was added to the stream.
+    if (log.isLevelEnabled('debug')) {
+      const queuedMs = startedAt - Number(entryId.split('-')[0]);
+      log.debug({ jobId: id, attempt, queuedMs, runMs: Date.now() - startedAt }, 'job succeeded');
+    }
   };
 }

@@ -14,7 +14,8 @@ const EpochMsSchema = Type.Integer({ minimum: 0, description: 'Unix time in mill
 /**
  * One job as stored in its hash `{prefix}:job:{id}`. Field names are short
  * but readable: they are repeated in every hash, and operators read them with
- * `redis-cli HGETALL`.
+ * `redis-cli HGETALL`. Queued: status, input, attempts, created; running: also
+ * started; finished: status, input, result or reason, attempts, finished.
  */
 export const JobRecordSchema = Type.Object({
   status: JobStatusSchema,
@@ -22,7 +23,8 @@ export const JobRecordSchema = Type.Object({
   result: Type.Optional(Type.String()),
   reason: Type.Optional(Type.String()),
   attempts: Type.Integer({ minimum: 0 }),
-  created: EpochMsSchema,
+  /** Until the job finishes: a finished job keeps only `finished`, to save memory. */
+  created: Type.Optional(EpochMsSchema),
   started: Type.Optional(EpochMsSchema),
   finished: Type.Optional(EpochMsSchema),
 });

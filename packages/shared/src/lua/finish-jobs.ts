@@ -2,7 +2,10 @@
  * finish-jobs: stores the outcomes of a batch of jobs and releases their
  * stream entries, in one atomic step: per job HSET the outcome, renew the
  * TTL, PUBLISH the id (a failed job is also appended to the dead-letter
- * stream); then one XACK and one XDEL for all the entries. An outcome is
+ * stream); then one XACK and one XDEL for all the entries. A finished job
+ * keeps `finished` but drops `created` and `started`: two fewer fields are what
+ * keeps a small job's hash in a smaller allocation (see the README's memory
+ * figure); the queue and run times are in the consumer's debug log. An outcome is
  * written only once: a job whose outcome is already stored (a redelivery) or
  * whose hash expired is only released. One call serves all the jobs that
  * finished in the same tick.
@@ -39,6 +42,7 @@ for i = 3, #KEYS do
       local job = redis.call('HMGET', key, 'input', 'attempts')
       redis.call('XADD', KEYS[2], '*', 'id', id, 'input', job[1], 'reason', value, 'attempts', job[2])
     end
+    redis.call('HDEL', key, 'created', 'started')
     redis.call('EXPIRE', key, ARGV[3])
     redis.call('PUBLISH', ARGV[4], id)
     written[#written + 1] = 1
