@@ -114,14 +114,14 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           .header('Location', `/predict/${id}`)
           .send({ message: MESSAGES.accepted, prediction_id: id });
       }
-      // Stop the model when the client goes away before its answer is sent.
-      const clientGone = new AbortController();
+      // Stop the model when the client goes away before its answer is sent (or on timeout).
+      const cancel = new AbortController();
       const onClose = () => {
-        if (!reply.raw.writableEnded) clientGone.abort(new Error('client closed the connection'));
+        if (!reply.raw.writableEnded) cancel.abort(new Error('client closed the connection'));
       };
       reply.raw.once('close', onClose);
       try {
-        return await predictions.predictNow(input, clientGone.signal);
+        return await predictions.predictNow(input, cancel);
       } finally {
         reply.raw.off('close', onClose);
       }
