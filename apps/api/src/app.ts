@@ -1,5 +1,5 @@
 import { redisKeys, type Model } from '@foretell/shared';
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config.js';
@@ -7,6 +7,7 @@ import { drainOnClose } from './drain-on-close.js';
 import { answerFrameworkError, installErrorHandling } from './error-handler.js';
 import { createJobStore } from './job-store.js';
 import { registerOpenApi } from './openapi.js';
+import { typeBoxValidatorCompiler } from './validator-compiler.js';
 import { formatValidationErrors } from './validation-messages.js';
 import { createPredictionService } from './prediction-service.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -49,9 +50,7 @@ export async function buildApp({ config, redis, model, logger }: AppDeps): Promi
     logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(logger?.level ?? '') }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // TypeBox validation: request bodies are checked as sent (no coercion, no
-  // stripping of unknown properties); headers, params and query are converted.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(typeBoxValidatorCompiler);
   // JSON only: without this, Fastify parses text/plain too, and a plain-text
   // body would be a 400 instead of the contract's 415.
   app.removeContentTypeParser('text/plain');

@@ -16,16 +16,20 @@ export function drainOnClose(app: FastifyInstance): void {
   let drained: (() => void) | undefined;
   let closing = false;
 
-  app.addHook('onRequest', async (_request, reply) => {
+  const onClosed = () => {
+    inFlight -= 1;
+    if (inFlight === 0) drained?.();
+  };
+  // Callback style: on every request, it skips the promise an async hook costs.
+  app.addHook('onRequest', (_request, reply, done) => {
     if (closing) {
       void reply.header('Connection', 'close');
-      throw new AppError('SHUTTING_DOWN', undefined, { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS });
+      done(new AppError('SHUTTING_DOWN', undefined, { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS }));
+      return;
     }
     inFlight += 1;
-    reply.raw.once('close', () => {
-      inFlight -= 1;
-      if (inFlight === 0) drained?.();
-    });
+    reply.raw.once('close', onClosed);
+    done();
   });
 
   app.addHook('preClose', async () => {
