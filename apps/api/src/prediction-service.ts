@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { JobRecord, Model, PredictionOutput } from '@foretell/shared';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
+import type { LazyAbort } from './lazy-abort.js';
 
 export type PredictionLookup =
   | { kind: 'not-found' }
@@ -14,7 +15,7 @@ export interface PredictionService {
    * Runs the model in this process, bounded by the sync timeout. The caller
    * aborts `cancel` when its client goes away; the timeout aborts it too.
    */
-  predictNow(input: string, cancel: AbortController): Promise<PredictionOutput>;
+  predictNow(input: string, cancel: LazyAbort): Promise<PredictionOutput>;
   /**
    * Stores and enqueues a job; resolves with its id once both are in Redis.
    * With an idempotency key, a repeat of the same request resolves with the
@@ -62,14 +63,15 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
     async predictNow(input, cancel) {
       if (syncInFlight >= maxSyncInFlight) throw new AppError('SYNC_OVERLOADED', undefined, overloaded);
       syncInFlight += 1;
-      // One controller and one timer per request (cheaper than AbortSignal.any on the hot path).
+      // One lazy controller and one timer per request (cheaper than AbortSignal.any on the hot path).
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
         cancel.abort(new Error(`no answer within ${syncTimeoutMs} ms`));
       }, syncTimeoutMs);
       try {
-        const result = await model.predict(input, { signal: cancel.signal });
+        // A getter: the controller is made only if the model reads the signal.
+        const result = await model.predict(input, cancel);
         return { input, result };
       } catch (error) {
         if (timedOut) throw new AppError('PREDICTION_TIMEOUT', undefined, { cause: error });

@@ -9,6 +9,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errorResponse, RetryAfterHeader, StandardErrors } from '../http-schemas.js';
+import { LazyAbort } from '../lazy-abort.js';
 import type { PredictionService } from '../prediction-service.js';
 
 export interface PredictRoutesOptions {
@@ -115,7 +116,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           .send({ message: MESSAGES.accepted, prediction_id: id });
       }
       // Stop the model when the client goes away before its answer is sent (or on timeout).
-      const cancel = new AbortController();
+      const cancel = new LazyAbort();
       const onClose = () => {
         if (!reply.raw.writableEnded) cancel.abort(new Error('client closed the connection'));
       };

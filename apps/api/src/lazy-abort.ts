@@ -1,0 +1,26 @@
+/**
+ * An AbortController made only when someone asks for its signal. A sync
+ * prediction must be abortable (timeout, client gone), but a model that
+ * answers at once never looks at the signal, and on Node 20 creating an
+ * AbortController costs about as much as the rest of such a request.
+ */
+export class LazyAbort {
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  #aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}

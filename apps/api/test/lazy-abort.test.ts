@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { LazyAbort } from '../src/lazy-abort.js';
+
+describe('LazyAbort', () => {
+  it('gives an aborted signal, with the reason, when aborted before the signal was asked for', () => {
+    const lazy = new LazyAbort();
+    const reason = new Error('client gone');
+    lazy.abort(reason);
+    expect(lazy.signal.aborted).toBe(true);
+    expect(lazy.signal.reason).toBe(reason);
+  });
+
+  it('aborts a signal already handed out, once', () => {
+    const lazy = new LazyAbort();
+    const { signal } = lazy;
+    expect(signal.aborted).toBe(false);
+    lazy.abort('timeout');
+    lazy.abort('later');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('timeout');
+    expect(lazy.signal).toBe(signal);
+  });
+});
