@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ROOT } from './settings.js';
+
+/** The built entry points the bench starts, relative to the repository's root. */
+export const ENTRIES = {
+  api: 'apps/api/dist/server.js',
+  consumer: 'apps/consumer/dist/main.js',
+  'bare-route': 'bench/dist/baselines/bare-route-server.js',
+  'raw-consumer': 'bench/dist/baselines/raw-consumer-loop.js',
+} as const;
+
+export type EntryName = keyof typeof ENTRIES;
+
+export function missingEntries(): string[] {
+  return Object.values(ENTRIES).filter((entry) => !existsSync(`${ROOT}${entry}`));
+}
+
+/** A port nobody listens on right now, picked by the kernel. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/** Resident set size of a process, from /proc/<pid>/status (Linux); NaN when unreadable. */
+export function rssBytes(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1];
+    return kib === undefined ? Number.NaN : Number(kib) * 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux builds we run on).
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (Linux); NaN when unreadable. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples a process's RSS until stopped; `peak()` is the largest seen. */
+export function sampleRss(pid: number | undefined, everyMs = 50): { peak(): number; stop(): number } {
+  let peak = rssBytes(pid);
+  const timer = setInterval(() => {
+    const now = rssBytes(pid);
+    if (!(now <= peak)) peak = now;
+  }, everyMs);
+  return {
+    peak: () => peak,
+    stop() {
+      clearInterval(timer);
+      const now = rssBytes(pid);
+      if (!(now <= peak)) peak = now;
+      return peak;
+    },
+  };
+}
+
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every child still running: the runner's last resort on a signal or a crash. */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+export interface BenchProcess {
+  readonly name: string;
+  readonly pid: number | undefined;
+  rss(): number;
+  /** The last lines it printed, for error messages. */
+  tail(): string;
+  /** Throws if the process has exited. */
+  assertAlive(): void;
+  /** SIGTERM (the apps drain; a CPU profile is written on exit), then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface SpawnSettings {
+  readonly env: Record<string, string>;
+  /** Written with --cpu-prof when set: `<dir>/<name>`. */
+  readonly cpuProfile?: { readonly dir: string; readonly name: string };
+}
+
+const TAIL_LINES = 30;
+
+/** Starts `node <entry>` from the repository's root with only `env` (and PATH). */
+export function startProcess(entryName: EntryName, { env, cpuProfile }: SpawnSettings): BenchProcess {
+  const entry = ENTRIES[entryName];
+  const nodeArgs = cpuProfile
+    ? ['--cpu-prof', '--cpu-prof-dir', cpuProfile.dir, '--cpu-prof-name', cpuProfile.name]
+    : [];
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const lines: string[] = [];
+  const collect = (chunk: Buffer) => {
+    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    if (lines.length > TAIL_LINES) lines.splice(0, lines.length - TAIL_LINES);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    });
+  });
+  const isRunning = () => child.exitCode === null && child.signalCode === null;
+  const tail = () => lines.join('\n');
+  return {
+    name: entryName,
+    pid: child.pid,
+    rss: () => rssBytes(child.pid),
+    tail,
+    assertAlive() {
+      if (!isRunning()) {
+        throw new Error(`${entryName} exited (${child.exitCode ?? child.signalCode}); its last output:\n${tail()}`);
+      }
+    },
+    async stop(graceMs = 15_000) {
+      if (!isRunning()) return;
+      child.kill('SIGTERM');
+      const inTime = await Promise.race([exited.then(() => true), sleep(graceMs, false, { ref: false })]);
+      if (!inTime) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** Waits until `url` answers `status`; fails at once if the process dies meanwhile. */
+export async function waitForHttp(
+  child: BenchProcess,
+  url: string,
+  init: RequestInit = {},
+  status = 200,
+): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let last: string;
+  for (;;) {
+    child.assertAlive();
+    try {
+      const response = await fetch(url, init);
+      await response.arrayBuffer();
+      if (response.status === status) return;
+      last = `status ${response.status}`;
+    } catch (error) {
+      // Not listening yet.
+      last = String(error);
+    }
+    if (Date.now() > deadline) throw new Error(`${child.name} did not answer ${url} (${last}):\n${child.tail()}`);
+    await sleep(50);
+  }
+}

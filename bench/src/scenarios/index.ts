@@ -1,0 +1,17 @@
+import type { Scenario } from '../scenario.js';
+import { asyncPredict } from './async-predict.js';
+import { backlogDrain } from './backlog-drain.js';
+import { getPrediction } from './get-prediction.js';
+import { jobMemory } from './job-memory.js';
+import { slowModel } from './slow-model.js';
+import { syncPredict } from './sync-predict.js';
+
+/** Every scenario, in the order a run takes them. */
+export const SCENARIOS: readonly Scenario[] = [
+  syncPredict,
+  asyncPredict,
+  getPrediction,
+  jobMemory,
+  backlogDrain,
+  slowModel,
+];
