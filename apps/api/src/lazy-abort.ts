@@ -9,9 +9,13 @@ export class LazyAbort {
   #reason: unknown;
   #aborted = false;
 
+  /** `onCreate` runs once, when the signal is first asked for: what feeds the signal can wait till then. */
+  constructor(private readonly onCreate?: () => void) {}
+
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
+      this.onCreate?.();
       if (this.#aborted) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;

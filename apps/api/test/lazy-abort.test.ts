@@ -21,3 +21,14 @@ describe('LazyAbort', () => {
     expect(lazy.signal).toBe(signal);
   });
 });
+
+describe('LazyAbort onCreate', () => {
+  it('runs once, when the signal is first asked for', () => {
+    let created = 0;
+    const lazy = new LazyAbort(() => (created += 1));
+    expect(created).toBe(0);
+    void lazy.signal;
+    void lazy.signal;
+    expect(created).toBe(1);
+  });
+});

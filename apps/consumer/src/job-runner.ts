@@ -68,6 +68,13 @@ function messageOf(error: unknown): string {
  */
 export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: string[]) => Promise<void> {
   const { redis, model, keys, log, stats, retry } = deps;
+  // One controller per running job, all aborted with hardStop. Handing every
+  // job hardStop itself would hang thousands of listeners on one signal, and
+  // Node scans a signal's listener list on every add (quadratic in jobs held).
+  const running = new Set<AbortController>();
+  deps.hardStop.addEventListener('abort', () => {
+    for (const controller of running) controller.abort(deps.hardStop.reason);
+  });
 
   async function deadLetterPoison(entryId: string, fields: string[], reason: string): Promise<void> {
     await redis
@@ -146,8 +153,10 @@ export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: 
 
     const startedAt = Date.now();
     let result: unknown;
+    const cancel = new AbortController();
+    running.add(cancel);
     try {
-      result = await model.predict(input, { signal: deps.hardStop });
+      result = await model.predict(input, { signal: cancel.signal });
       if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
     } catch (error) {
       if (deps.hardStop.aborted) {
@@ -158,6 +167,8 @@ export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: 
       if (isRetryable(error) && attempt < retry.maxAttempts) return scheduleRetry(entryId, id, attempt, reason);
       log.warn({ jobId: id, attempt, err: error }, 'job failed for good');
       return finish(entryId, id, 'failed', reason);
+    } finally {
+      running.delete(cancel);
     }
     await finish(entryId, id, 'succeeded', result);
     // The finished hash keeps no creation or start time: timings live here. The

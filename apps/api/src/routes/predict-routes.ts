@@ -115,12 +115,12 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           .header('Location', `/predict/${id}`)
           .send({ message: MESSAGES.accepted, prediction_id: id });
       }
-      // Stop the model when the client goes away before its answer is sent (or on timeout).
-      const cancel = new LazyAbort();
+      // Stop the model when the client goes away before its answer is sent (or on
+      // timeout); the connection is watched only if the model looks at the signal.
       const onClose = () => {
         if (!reply.raw.writableEnded) cancel.abort(new Error('client closed the connection'));
       };
-      reply.raw.once('close', onClose);
+      const cancel = new LazyAbort(() => reply.raw.once('close', onClose));
       try {
         return await predictions.predictNow(input, cancel);
       } finally {
