@@ -143,8 +143,11 @@ function report(
   const notes = [
     'Each ratio is the median of the per-run ratios, each figure against the baseline measured in the same run; ' +
       'value and baseline columns are medians of the absolute figures.',
-    'Baselines: "bare route" is a Fastify POST route answering small JSON (no schema, no logger, no Redis); ' +
-      '"raw consumer loop" is XREADGROUP COUNT 500, then HSET + XACK per entry in one pipeline, no foretell code.',
+    'Baselines: "bare route" is a Fastify POST route answering small JSON (no schema, no logger, no Redis), ' +
+      'loaded in alternating 2-second rounds with the API (ABBA order); "raw consumer loop" is XREADGROUP COUNT 500, ' +
+      'then HSET + XACK per entry in one pipeline, no foretell code.',
+    'CPU per request or job: user + system time of the process (/proc/<pid>/stat) over the responses or jobs; ' +
+      'RSS: VmRSS of /proc/<pid>/status; MB = 10^6 bytes.',
     ...summaries.flatMap((summary) => summary.notes),
   ];
   process.stdout.write(`\n${textTable(summaries)}\n\n`);
