@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from './settings.js';
+
+export { freePort } from './free-port.js';
 
 /** The built entry points the bench starts, relative to the repository's root. */
 export const ENTRIES = {
@@ -16,19 +17,6 @@ export type EntryName = keyof typeof ENTRIES;
 
 export function missingEntries(): string[] {
   return Object.values(ENTRIES).filter((entry) => !existsSync(`${ROOT}${entry}`));
-}
-
-/** A port nobody listens on right now, picked by the kernel. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
 }
 
 /** Resident set size of a process, from /proc/<pid>/status (Linux); NaN when unreadable. */
