@@ -3,7 +3,7 @@
 // consumers from the built dist, submits jobs through the HTTP API, kills
 // random consumers (mostly SIGKILL, sometimes SIGTERM) and replaces them, then
 // checks every accepted job's hash and how often its id was announced on
-// `{prefix}:done` (finish-job publishes only when it writes the outcome, so two
+// `{prefix}:done` (finish-jobs publishes only when it writes the outcome, so two
 // announcements mean two writes). Exits 0 iff lost = 0 and duplicated = 0.
 // Not part of `npm test`: it takes tens of seconds and is random by design.
 //
@@ -370,7 +370,7 @@ async function soak({ options, Redis, redisServer, processes, tempDir, clients, 
     if (run.signal.aborted) throw run.signal.reason;
     log(`submitted ${submission.ids.length} of ${options.jobs} jobs; waiting for them to finish`);
     statuses = await waitUntilFinished({ redis, jobKey, ids: submission.ids, stopped });
-    // Let a straggler (a job run twice) reach finish-job before announcements are counted.
+    // Let a straggler (a job run twice) reach finish-jobs before announcements are counted.
     await sleep(Math.max(1000, options.maxLatencyMs + 200), undefined, { signal: run.signal }).catch(() => {});
   } finally {
     // Also on failure: no kill or replacement may race the clean-up.

@@ -15,10 +15,11 @@ export const RetryAfterHeader = {
   'Retry-After': { type: 'integer', description: 'Seconds to wait before trying again.' },
 };
 
-export const StandardErrors = {
-  503: errorResponse('Redis is unreachable; retry after `Retry-After` seconds.', {
+/** 503 of a route that needs Redis, with its `Retry-After`. */
+export const RedisUnavailableResponse = {
+  ...errorResponse('Redis is unreachable; retry after `Retry-After` seconds.', {
     error: 'The queue is unavailable; retry later.',
     code: 'REDIS_UNAVAILABLE',
   }),
-  500: errorResponse('Unexpected server error.', { error: 'Internal server error.', code: 'INTERNAL' }),
+  headers: RetryAfterHeader,
 };

@@ -33,7 +33,7 @@ export interface JobStore {
   /** Admits a job: hash (with its TTL), stream entry and idempotency record in one atomic step. */
   enqueue(request: EnqueueRequest): Promise<EnqueueResult>;
   read(id: string): Promise<JobRecord | undefined>;
-  /** Throws StoreUnavailableError unless Redis answers and the consumer group exists. */
+  /** Whether the consumer group exists; throws StoreUnavailableError when Redis does not answer. */
   isGroupPresent(): Promise<boolean>;
 }
 

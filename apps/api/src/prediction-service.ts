@@ -6,7 +6,7 @@ import type { LazyAbort } from './lazy-abort.js';
 
 export type PredictionLookup =
   | { kind: 'not-found' }
-  | { kind: 'pending'; status: 'queued' | 'processing' }
+  | { kind: 'pending' }
   | { kind: 'succeeded'; output: PredictionOutput }
   | { kind: 'failed'; reason: string };
 
@@ -46,7 +46,7 @@ function toLookup(record: JobRecord | undefined): PredictionLookup {
   switch (record.status) {
     case 'queued':
     case 'processing':
-      return { kind: 'pending', status: record.status };
+      return { kind: 'pending' };
     case 'succeeded':
       return { kind: 'succeeded', output: { input: record.input, result: record.result ?? '' } };
     case 'failed':

@@ -146,33 +146,12 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
   }
 
   async function read(cursor: string): Promise<StreamReply> {
-    const count = freeSlots();
-    // '0' re-reads this consumer's own pending entries (left by a previous run under the same name).
-    if (cursor !== '>') {
-      return (await reader.xreadgroup(
-        'GROUP',
-        keys.group,
-        settings.name,
-        'COUNT',
-        count,
-        'STREAMS',
-        keys.jobs,
-        cursor,
-      )) as StreamReply;
-    }
-    return (await reader.xreadgroup(
-      'GROUP',
-      keys.group,
-      settings.name,
-      'COUNT',
-      count,
-      'BLOCK',
-      // Not longer than a claim timeout: between reads, stale entries are reclaimed.
-      Math.min(settings.blockMs, settings.claimIdleMs),
-      'STREAMS',
-      keys.jobs,
-      '>',
-    )) as StreamReply;
+    // '0' re-reads this consumer's own pending entries (left by a previous run under the
+    // same name) without blocking; '>' waits for new ones, not longer than a claim
+    // timeout, so that stale entries are reclaimed between reads.
+    const block = cursor === '>' ? ['BLOCK', Math.min(settings.blockMs, settings.claimIdleMs)] : [];
+    const args = ['GROUP', keys.group, settings.name, 'COUNT', freeSlots(), ...block, 'STREAMS', keys.jobs, cursor];
+    return (await reader.call('XREADGROUP', ...args)) as StreamReply;
   }
 
   /**

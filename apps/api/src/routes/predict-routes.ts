@@ -8,7 +8,7 @@ import {
 } from '@foretell/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errorResponse, RetryAfterHeader, StandardErrors } from '../http-schemas.js';
+import { errorResponse, RedisUnavailableResponse, RetryAfterHeader } from '../http-schemas.js';
 import { LazyAbort } from '../lazy-abort.js';
 import type { PredictionService } from '../prediction-service.js';
 
@@ -153,7 +153,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             error: MESSAGES.notFound,
           }),
           500: { ...PredictionFailedSchema, description: 'The job failed for good; `reason` says why.' },
-          503: { ...StandardErrors[503], headers: RetryAfterHeader },
+          503: RedisUnavailableResponse,
         },
       },
     },
