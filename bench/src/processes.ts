@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from './settings.js';
 
-export { freePort } from './free-port.js';
+// One port finder for the whole project, beside the Redis launcher that needs it.
+export { freePort } from '../../scripts/lib/local-redis.mjs';
 
 /** The built entry points the bench starts, relative to the repository's root. */
 export const ENTRIES = {
@@ -75,17 +77,28 @@ export function killAll(): void {
 export interface BenchProcess {
   readonly name: string;
   readonly pid: number | undefined;
+  /** Resolves with the exit code, or the signal's name, once the process is gone and its output read. */
+  readonly exited: Promise<number | string>;
   rss(): number;
   /** The last lines it printed, for error messages. */
   tail(): string;
+  isRunning(): boolean;
   /** Throws if the process has exited. */
   assertAlive(): void;
+  /** Sends `signal` if it is still running, without waiting. */
+  kill(signal: NodeJS.Signals): void;
   /** SIGTERM (the apps drain; a CPU profile is written on exit), then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
 
 export interface SpawnSettings {
   readonly env: Record<string, string>;
+  /** In errors and `name`; default: the entry's name. */
+  readonly name?: string;
+  /** Its own process group: Ctrl-C in a terminal reaches only the runner, which stops it in its turn. */
+  readonly detached?: boolean;
+  /** Each line it prints, on stdout or stderr. */
+  readonly onLine?: (line: string) => void;
   /** Written with --cpu-prof when set: `<dir>/<name>`. */
   readonly cpuProfile?: { readonly dir: string; readonly name: string };
 }
@@ -93,7 +106,10 @@ export interface SpawnSettings {
 const TAIL_LINES = 30;
 
 /** Starts `node <entry>` from the repository's root with only `env` (and PATH). */
-export function startProcess(entryName: EntryName, { env, cpuProfile }: SpawnSettings): BenchProcess {
+export function startProcess(
+  entryName: EntryName,
+  { env, name = entryName, detached = false, onLine, cpuProfile }: SpawnSettings,
+): BenchProcess {
   const entry = ENTRIES[entryName];
   const nodeArgs = cpuProfile
     ? ['--cpu-prof', '--cpu-prof-dir', cpuProfile.dir, '--cpu-prof-name', cpuProfile.name]
@@ -101,33 +117,40 @@ export function startProcess(entryName: EntryName, { env, cpuProfile }: SpawnSet
   const child = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
+    detached,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   const lines: string[] = [];
-  const collect = (chunk: Buffer) => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    if (lines.length > TAIL_LINES) lines.splice(0, lines.length - TAIL_LINES);
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      lines.push(line);
+      if (lines.length > TAIL_LINES) lines.shift();
+      onLine?.(line);
+    });
+  }
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('close', (code, signal) => {
       running.delete(child);
-      resolve();
+      resolve(signal ?? code ?? 'unknown');
     });
   });
   const isRunning = () => child.exitCode === null && child.signalCode === null;
   const tail = () => lines.join('\n');
   return {
-    name: entryName,
+    name,
     pid: child.pid,
+    exited,
     rss: () => rssBytes(child.pid),
     tail,
+    isRunning,
     assertAlive() {
       if (!isRunning()) {
-        throw new Error(`${entryName} exited (${child.exitCode ?? child.signalCode}); its last output:\n${tail()}`);
+        throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}); its last output:\n${tail()}`);
       }
+    },
+    kill(signal) {
+      if (isRunning()) child.kill(signal);
     },
     async stop(graceMs = 15_000) {
       if (!isRunning()) return;

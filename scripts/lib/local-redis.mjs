@@ -1,11 +1,40 @@
+// The one way foretell starts a redis-server of its own: `npm start`, the
+// soak, the bench and the tests. Plain Node, no dependencies: `npm start`
+// runs it before anything is built. Types: local-redis.d.mts.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const HOST = '127.0.0.1';
+// Lines of the server's output kept for the error when it fails to start.
+const TAIL_LINES = 30;
+const PROBE_TIMEOUT_MS = 1000;
+const PROBE_INTERVAL_MS = 50;
+
+/** A port nobody listens on right now, picked by the kernel. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address === null || typeof address === 'string') reject(new Error('no free port'));
+        else resolve(address.port);
+      });
+    });
+  });
+}
 
 /** Resolves true when something accepts TCP connections on 127.0.0.1:port. */
 export function isPortTaken(port) {
   return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
+    const socket = createConnection({ port, host: HOST });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -15,9 +44,162 @@ export function isPortTaken(port) {
 }
 
 /**
- * Starts redis-server on loopback with its data (AOF on) in `dir`, in its own
- * process group so that Ctrl-C reaches the runner first: Redis must outlive
- * the apps' drain. Resolves once it accepts connections.
+ * Sends PING over a bare socket: 'pong' when Redis serves commands, 'loading'
+ * while it replays its AOF (it accepts connections then, but answers -LOADING),
+ * 'down' when nothing answers.
+ */
+function ping(port) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: HOST });
+    let reply = '';
+    const done = (state) => {
+      socket.destroy();
+      resolve(state);
+    };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => done('down'));
+    socket.once('error', () => done('down'));
+    socket.once('close', () => done('down'));
+    socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      if (!reply.includes('\r\n')) return;
+      if (reply.startsWith('+PONG')) done('pong');
+      else if (reply.startsWith('-LOADING')) done('loading');
+      else done('down');
+    });
+  });
+}
+
+const isAlive = (child) => child.exitCode === null && child.signalCode === null;
+
+/** Signals `child` and resolves once it is gone; a SIGTERM not obeyed within `graceMs` becomes a SIGKILL. */
+async function stopProcess(child, signal, graceMs) {
+  if (!isAlive(child)) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  if (signal !== 'SIGKILL') {
+    const inTime = await Promise.race([gone.then(() => true), sleep(graceMs, false, { ref: false })]);
+    if (!inTime) child.kill('SIGKILL');
+  }
+  await gone;
+}
+
+/**
+ * Starts redis-server on 127.0.0.1 with the settings of every Redis of ours
+ * (those of docker-compose.yml, which says why), and resolves once it answers
+ * PING. Fails at once, with the server's output, if it exits while starting.
+ */
+export async function launchRedis({
+  redisServer = 'redis-server',
+  port: wantedPort,
+  dir: wantedDir,
+  tempPrefix = 'foretell-redis-',
+  appendOnly = false,
+  detached = false,
+  onSpawn,
+  startTimeoutMs = 10_000,
+  stopGraceMs = 10_000,
+} = {}) {
+  const port = wantedPort ?? (await freePort());
+  const madeDir = wantedDir === undefined;
+  const dir = madeDir ? await mkdtemp(join(tmpdir(), tempPrefix)) : wantedDir;
+  if (!madeDir) mkdirSync(dir, { recursive: true });
+  const args = ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', ''];
+  args.push('--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'everysec');
+  args.push('--maxmemory-policy', 'noeviction', '--hash-max-listpack-value', '1024');
+  let child;
+
+  const start = async () => {
+    // Another server on the port would answer our PING in place of ours.
+    if (await isPortTaken(port)) throw new Error(`port ${port} is already in use: redis-server cannot listen there`);
+    const started = spawn(redisServer, args, { detached, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started;
+    const tail = [];
+    for (const stream of [started.stdout, started.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        tail.push(line);
+        if (tail.length > TAIL_LINES) tail.shift();
+      });
+    }
+    onSpawn?.(started);
+    const failed = new Promise((_, reject) => {
+      started.once('error', (error) => {
+        const hint = error.code === 'ENOENT' ? ': install Redis ≥ 7 or put redis-server on the PATH' : '';
+        reject(new Error(`could not start ${redisServer}: ${error.message}${hint}`));
+      });
+      // 'close', not 'exit': by then the whole output has been read.
+      started.once('close', (code, signal) => {
+        const output = tail.length > 0 ? `; its output:\n${tail.join('\n')}` : ' without output';
+        reject(new Error(`redis-server on port ${port} exited (${signal ?? code}) while starting${output}`));
+      });
+    });
+    // Only the start listens: a later exit (our own stop) is no failure.
+    failed.catch(() => undefined);
+
+    const answered = async () => {
+      const deadline = Date.now() + startTimeoutMs;
+      let loading = false;
+      for (;;) {
+        const state = await ping(port);
+        if (state === 'pong') return;
+        if (!isAlive(started) || started.pid === undefined) return failed;
+        // Replaying a large AOF takes as long as it takes: the deadline is for a first answer.
+        if (state === 'loading') loading = true;
+        else if (!loading && Date.now() > deadline) {
+          throw new Error(
+            `redis-server did not answer on port ${port} within ${startTimeoutMs} ms:\n${tail.join('\n')}`,
+          );
+        }
+        await sleep(PROBE_INTERVAL_MS);
+      }
+    };
+    try {
+      await Promise.race([failed, answered()]);
+    } catch (error) {
+      await stopProcess(started, 'SIGKILL', 0);
+      throw error;
+    }
+  };
+
+  const stop = ({ crash = false } = {}) => stopProcess(child, crash ? 'SIGKILL' : 'SIGTERM', stopGraceMs);
+  let disposed = false;
+  const dispose = async () => {
+    if (disposed) return;
+    disposed = true;
+    if (child) await stop();
+    if (madeDir) await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await start();
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return {
+    port,
+    url: `redis://${HOST}:${port}`,
+    dir,
+    get pid() {
+      return child.pid;
+    },
+    get child() {
+      return child;
+    },
+    stop,
+    async restart() {
+      await stop();
+      await start();
+    },
+    dispose,
+  };
+}
+
+/**
+ * `npm start`'s Redis: AOF on, data in `dir` (kept), in its own process group
+ * so that Ctrl-C reaches the runner first (Redis must outlive the apps'
+ * drain). `onLine` gets the process before it prints, to show its output.
+ * Resolves with the process once it answers PING.
  */
 export async function startLocalRedis({ redisServer, port, dir, onLine }) {
   if (await isPortTaken(port)) {
@@ -28,26 +210,6 @@ export async function startLocalRedis({ redisServer, port, dir, onLine }) {
       { exitCode: 1 },
     );
   }
-  mkdirSync(dir, { recursive: true });
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
-  // The settings of docker-compose.yml's Redis (see there why).
-  args.push(
-    '--appendonly',
-    'yes',
-    '--save',
-    '',
-    '--maxmemory-policy',
-    'noeviction',
-    '--hash-max-listpack-value',
-    '1024',
-  );
-  const child = spawn(redisServer, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  onLine(child);
-  const deadline = Date.now() + 10_000;
-  while (!(await isPortTaken(port))) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error('redis-server did not start within 10 s');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return child;
+  const redis = await launchRedis({ redisServer, port, dir, appendOnly: true, detached: true, onSpawn: onLine });
+  return redis.child;
 }
