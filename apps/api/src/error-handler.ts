@@ -58,7 +58,10 @@ export function installErrorHandling(app: FastifyInstance): void {
       else request.log.error({ err: error }, 'request failed');
     }
     if (retryAfterSeconds !== undefined) void reply.header('Retry-After', String(retryAfterSeconds));
-    return reply.code(statusCode).send(body);
+    // Not the route's response schema: it describes that route's own bodies (GET's 500 is
+    // "Prediction failed." with its id), and an error body failing it would be replaced
+    // by Fastify's, internals and all.
+    return reply.code(statusCode).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
   });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(answer('ROUTE_NOT_FOUND').body));

@@ -88,7 +88,8 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
         return { outcome, id: existingOrNewId };
       }),
 
-    read: (id) => guarded(async () => decodeJobRecord(await redis.hgetall(keys.job(id)))),
+    // Decoded outside `guarded`: a hash that does not match the schema is a bug (500), not an outage (503).
+    read: async (id) => decodeJobRecord(await guarded(() => redis.hgetall(keys.job(id)))),
 
     isGroupPresent: () =>
       guarded(async () => {

@@ -71,7 +71,9 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       }, syncTimeoutMs);
       try {
         // A getter: the controller is made only if the model reads the signal.
-        const result = await model.predict(input, cancel);
+        const result: unknown = await model.predict(input, cancel);
+        // A plugged-in JavaScript model is not type-checked: anything but a string is its failure.
+        if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
         return { input, result };
       } catch (error) {
         if (timedOut) throw new AppError('PREDICTION_TIMEOUT', undefined, { cause: error });

@@ -2,6 +2,7 @@ import { createMockModel, type Model } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach } from 'vitest';
+import { injectClient, type PredictClient } from '../../../test/support/predict-client.js';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
 import { buildApp, type AppDeps } from '../src/app.js';
 
@@ -17,6 +18,7 @@ export const TEST_CONFIG: AppDeps['config'] = {
 export interface TestAppOptions {
   model?: Model;
   config?: Partial<AppDeps['config']>;
+  logger?: AppDeps['logger'];
 }
 
 /** The real app on a test prefix, with the mock model at latency 0 unless another model is given. */
@@ -25,32 +27,77 @@ export function buildTestApp(redis: Redis, prefix: string, options: TestAppOptio
     config: { ...TEST_CONFIG, ...options.config, KEY_PREFIX: prefix },
     redis,
     model: options.model ?? createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
+    ...(options.logger && { logger: options.logger }),
   });
 }
 
 export interface TestAppContext {
   /** The run's Redis under this test's own prefix. */
-  t: TestRedis;
-  app: FastifyInstance;
+  readonly t: TestRedis;
+  readonly app: FastifyInstance;
+  /** The /predict client over `app.inject`, for the current app. */
+  readonly client: PredictClient;
   /** Replaces the app with one built with other options (closing the first). */
   rebuild(options: TestAppOptions): Promise<FastifyInstance>;
 }
 
-/** A fresh app on a fresh prefix for each test of the file, closed and cleaned after it. */
+/**
+ * A fresh app on a fresh prefix for each test of the file, closed and cleaned
+ * after it. What a test's hooks dispose is only what its own beforeEach made:
+ * when that failed half-way, nothing of a previous test is touched again.
+ */
 export function useTestApp(): TestAppContext {
-  const context = {} as TestAppContext;
+  let t: TestRedis | undefined;
+  let app: FastifyInstance | undefined;
+
   beforeEach(async () => {
-    context.t = testRedis();
-    context.app = await buildTestApp(context.t.redis, context.t.prefix);
+    t = undefined;
+    app = undefined;
+    const redis = testRedis();
+    t = redis;
+    try {
+      app = await buildTestApp(redis.redis, redis.prefix);
+    } catch (error) {
+      t = undefined;
+      await redis.cleanup().catch(() => undefined);
+      throw error;
+    }
   });
+
   afterEach(async () => {
-    await context.app.close();
-    await context.t.cleanup();
+    const [ownApp, ownRedis] = [app, t];
+    app = undefined;
+    t = undefined;
+    try {
+      await ownApp?.close();
+    } finally {
+      await ownRedis?.cleanup();
+    }
   });
-  context.rebuild = async (options) => {
-    await context.app.close();
-    context.app = await buildTestApp(context.t.redis, context.t.prefix, options);
-    return context.app;
+
+  const current = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`no ${what}: this test's beforeEach did not make one`);
+    return value;
   };
-  return context;
+
+  return {
+    get t() {
+      return current(t, 'test Redis');
+    },
+    get app() {
+      return current(app, 'app');
+    },
+    get client() {
+      return injectClient(current(app, 'app'));
+    },
+    async rebuild(options) {
+      const redis = current(t, 'test Redis');
+      const previous = current(app, 'app');
+      // Not closed twice by afterEach if building the new one throws.
+      app = undefined;
+      await previous.close();
+      app = await buildTestApp(redis.redis, redis.prefix, options);
+      return app;
+    },
+  };
 }

@@ -1,7 +1,11 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { mockResult } from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
+import { fetchClient } from '../../../test/support/predict-client.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { useTestApp } from './build-test-app.js';
+import { heldModel } from './held-model.js';
+import { captureLog } from './log-capture.js';
 
 const ctx = useTestApp();
 
@@ -46,41 +50,33 @@ function get(agent: Agent, url: string): Promise<{ status: number; headers: Inco
 
 describe('closing', () => {
   it('finishes in-flight requests and answers new ones 503 in our error format', async () => {
-    let modelCalled: () => void = () => undefined;
-    const called = new Promise<void>((resolve) => (modelCalled = resolve));
-    let release: () => void = () => undefined;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    await ctx.rebuild({
-      model: {
-        predict: async (input) => {
-          modelCalled();
-          await released;
-          return mockResult(input);
-        },
-      },
-    });
+    const model = heldModel();
+    const log = captureLog('info');
+    await ctx.rebuild({ model, logger: log.logger });
     const base = await ctx.app.listen({ port: 0, host: '127.0.0.1' });
     // A keep-alive connection opened before close(): it can still send a request while the app drains.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    expect((await get(agent, `${base}/health`)).status).toBe(200);
+    try {
+      expect((await get(agent, `${base}/health`)).status).toBe(200);
 
-    const inFlight = fetch(`${base}/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"input":"x"}',
-    });
-    await called;
-    const closed = ctx.app.close();
-    const refused = await get(agent, `${base}/health`);
-    expect(refused.status).toBe(503);
-    expect(refused.headers['retry-after']).toBe('1');
-    expect(JSON.parse(refused.body)).toEqual({
-      error: 'The server is shutting down; retry shortly.',
-      code: 'SHUTTING_DOWN',
-    });
-    release();
-    expect(await (await inFlight).json()).toEqual({ input: 'x', result: mockResult('x') });
-    await closed;
-    agent.destroy();
+      const inFlight = fetchClient(base).post({ input: 'x' });
+      await model.called;
+      const closed = ctx.app.close();
+      // Sent once the app is draining (it says so), not merely after close() was called.
+      await waitFor(() => log.lines.some((line) => line.msg === 'waiting for in-flight requests'), {
+        what: 'the app to start draining',
+      });
+      const refused = await get(agent, `${base}/health`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(refused.body).toBe('{"error":"The server is shutting down; retry shortly.","code":"SHUTTING_DOWN"}');
+      model.release();
+      const answered = await inFlight;
+      expect(answered.status).toBe(200);
+      expect(answered.body).toBe(JSON.stringify({ input: 'x', result: mockResult('x') }));
+      await closed;
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -10,8 +10,8 @@ interface Operation {
 }
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
-let t: TestRedis;
-let app: FastifyInstance;
+let t: TestRedis | undefined;
+let app: FastifyInstance | undefined;
 let doc: Document;
 
 beforeAll(async () => {
@@ -23,8 +23,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app.close();
-  await t.cleanup();
+  // Whatever beforeAll got to make, even if it failed half-way.
+  try {
+    await app?.close();
+  } finally {
+    await t?.cleanup();
+  }
 });
 
 const EXPECTED: [path: string, method: string, statuses: string[]][] = [
@@ -67,6 +71,7 @@ describe('the OpenAPI document at /docs/json', () => {
   });
 
   it('serves Swagger UI at /docs', async () => {
+    if (!app) throw new Error('beforeAll failed');
     const response = await app.inject({ method: 'GET', url: '/docs' });
     const page =
       response.statusCode === 302

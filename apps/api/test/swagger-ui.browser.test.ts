@@ -3,11 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium, openLocalPage, type LocalPage } from '../../../test/support/browser.js';
+import { UUID_V4 } from '../../../test/support/predict-client.js';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
 import { buildApp } from '../src/app.js';
 import { loadApiConfig } from '../src/config.js';
-
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Swagger UI puts zero-width spaces before each `/` of a path so long paths can wrap. */
 const visibleText = (text: string | null) => (text ?? '').replace(/\u200b/g, '').trim();
@@ -61,7 +60,12 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
   let app: FastifyInstance | undefined;
   let browser: Browser | undefined;
   let origin = '';
-  let tab: LocalPage;
+  let openTab: LocalPage | undefined;
+  /** This test's page; throws if its beforeEach did not open one. */
+  const tab = (): LocalPage => {
+    if (!openTab) throw new Error('no page: beforeEach failed');
+    return openTab;
+  };
 
   beforeAll(async () => {
     t = testRedis();
@@ -91,20 +95,25 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
   });
 
   beforeEach(async () => {
+    openTab = undefined;
     if (!browser) throw new Error('no browser');
-    tab = await openLocalPage(browser, origin);
-    await tab.page.goto(`${origin}/docs`);
-    await tab.page.locator('.opblock').first().waitFor();
+    openTab = await openLocalPage(browser, origin);
+    await openTab.page.goto(`${origin}/docs`);
+    await openTab.page.locator('.opblock').first().waitFor();
   });
 
   afterEach(async () => {
-    await tab.close();
-    expect(tab.offsite).toEqual([]);
-    expect(tab.pageErrors).toEqual([]);
+    // Only the page this test opened.
+    const own = openTab;
+    openTab = undefined;
+    if (!own) return;
+    await own.close();
+    expect(own.offsite).toEqual([]);
+    expect(own.pageErrors).toEqual([]);
   });
 
   it('lists the predict operations and the probes', async () => {
-    const page = tab.page;
+    const page = tab().page;
     const methods = await page.locator('.opblock-summary .opblock-summary-method').allTextContents();
     const paths = await page.locator('.opblock-summary .opblock-summary-path').allTextContents();
     expect(methods).toHaveLength(paths.length);
@@ -112,16 +121,20 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
     expect(listed).toEqual(
       expect.arrayContaining(['POST /predict', 'GET /predict/{prediction_id}', 'GET /health', 'GET /ready']),
     );
-    expect(visibleText(await tab.page.locator('.info .title').textContent())).toMatch(/^foretell/);
+    expect(visibleText(await tab().page.locator('.info .title').textContent())).toMatch(/^foretell/);
   });
 
   it('runs POST /predict synchronously and shows 200 with the result', async () => {
-    const op = operation(tab.page, 'post', '/predict');
+    const op = operation(tab().page, 'post', '/predict');
     await tryItOut(op);
     // The form starts with no header set: Execute as it comes runs the model synchronously.
-    for (const input of await op.locator('tr[data-param-in="header"] input').all()) {
-      expect(await input.inputValue()).toBe('');
-    }
+    const headerRows = op.locator('tr[data-param-in="header"]');
+    await expect.poll(() => headerRows.count(), { timeout: 10_000 }).toBe(2);
+    const headerNames = await Promise.all((await headerRows.all()).map((row) => row.getAttribute('data-param-name')));
+    expect(headerNames).toEqual(['async-mode', 'idempotency-key']);
+    const headerInputs = await headerRows.locator('input').all();
+    expect(headerInputs).toHaveLength(2);
+    for (const input of headerInputs) expect(await input.inputValue()).toBe('');
     await op.locator('textarea.body-param__text').fill('{"input": "hello from swagger"}');
 
     const response = await execute(op);
@@ -136,7 +149,7 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
 
   it('queues with Async-Mode: true (202), then polls the id and sees it still processing (400)', async () => {
     if (!t) throw new Error('no redis');
-    const post = operation(tab.page, 'post', '/predict');
+    const post = operation(tab().page, 'post', '/predict');
     await tryItOut(post);
     await setParameter(post, 'async-mode', 'true');
     await post.locator('textarea.body-param__text').fill('{"input": "queued from swagger"}');
@@ -151,7 +164,7 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
     // No consumer runs here, so the job stays queued.
     expect(await t.redis.hget(t.keys.job(body.prediction_id), 'status')).toBe('queued');
 
-    const get = operation(tab.page, 'get', '/predict/{prediction_id}');
+    const get = operation(tab().page, 'get', '/predict/{prediction_id}');
     await tryItOut(get);
     await setParameter(get, 'prediction_id', body.prediction_id);
     const polled = await execute(get);
@@ -161,7 +174,7 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
   });
 
   it('shows 404 for GET /predict/{prediction_id} with an unknown id', async () => {
-    const op = operation(tab.page, 'get', '/predict/{prediction_id}');
+    const op = operation(tab().page, 'get', '/predict/{prediction_id}');
     await tryItOut(op);
     await setParameter(op, 'prediction_id', 'abc123');
 

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Model, PredictOptions } from './model.js';
 
 export interface MockModelOptions {
@@ -40,6 +39,29 @@ export function drawLatencyMs({ minLatencyMs, maxLatencyMs }: MockModelOptions):
   return minLatencyMs + randomInt(steps + 1) * step;
 }
 
+/**
+ * Resolves after `ms`, or rejects with the signal's reason as soon as it is
+ * aborted (the Model contract), clearing its timer. `timers/promises` would
+ * reject with a generic AbortError instead of the reason.
+ */
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** The assignment's mock model: waits (never computes), then answers. */
 export function createMockModel(options: MockModelOptions): Model {
   if (options.minLatencyMs < 0 || options.maxLatencyMs < options.minLatencyMs) {
@@ -49,7 +71,7 @@ export function createMockModel(options: MockModelOptions): Model {
     async predict(input: string, call: PredictOptions): Promise<string> {
       const latencyMs = drawLatencyMs(options);
       // At latency 0 the answer is immediate: nothing to abort, and not reading the signal spares its creation.
-      if (latencyMs > 0) await sleep(latencyMs, undefined, { signal: call.signal });
+      if (latencyMs > 0) await wait(latencyMs, call.signal);
       return mockResult(input);
     },
   };

@@ -9,6 +9,10 @@ export interface ModelSettings {
   readonly MODEL_MAX_LATENCY_MS: number;
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function isModel(value: unknown): value is Model {
   return typeof value === 'object' && value !== null && typeof (value as { predict?: unknown }).predict === 'function';
 }
@@ -25,14 +29,25 @@ export async function loadModel(settings: ModelSettings): Promise<Model> {
       maxLatencyMs: settings.MODEL_MAX_LATENCY_MS,
     });
   }
-  const url = pathToFileURL(resolve(settings.MODEL_MODULE)).href;
-  const module = (await import(url)) as { createModel?: unknown };
-  if (typeof module.createModel !== 'function') {
-    throw new TypeError(`MODEL_MODULE ${settings.MODEL_MODULE} does not export a createModel function`);
+  const name = settings.MODEL_MODULE;
+  // Each failure names the module and the step: the process's one line of error says what to fix.
+  let module: { createModel?: unknown };
+  try {
+    module = (await import(pathToFileURL(resolve(name)).href)) as { createModel?: unknown };
+  } catch (error) {
+    throw new Error(`MODEL_MODULE ${name} could not be imported: ${messageOf(error)}`, { cause: error });
   }
-  const model: unknown = await (module.createModel as () => unknown)();
+  if (typeof module.createModel !== 'function') {
+    throw new TypeError(`MODEL_MODULE ${name} does not export a createModel function`);
+  }
+  let model: unknown;
+  try {
+    model = await (module.createModel as () => unknown)();
+  } catch (error) {
+    throw new Error(`createModel() of ${name} failed: ${messageOf(error)}`, { cause: error });
+  }
   if (!isModel(model)) {
-    throw new TypeError(`createModel() of ${settings.MODEL_MODULE} did not return an object with a predict method`);
+    throw new TypeError(`createModel() of ${name} did not return an object with a predict method`);
   }
   return model;
 }

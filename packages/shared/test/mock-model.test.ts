@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMockModel, drawLatencyMs, mockResult } from '../src/mock-model.js';
 
 describe('mockResult', () => {
@@ -44,29 +44,62 @@ describe('drawLatencyMs', () => {
 });
 
 describe('createMockModel', () => {
-  it('answers mockResult(input) after its latency', async () => {
+  // Fake timers: the model's latency passes only when the test says so, however slow the machine.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Settles the promise's state into a variable the test can read without awaiting it. */
+  function track(promise: Promise<string>): { state: 'pending' | 'resolved' | 'rejected'; value?: unknown } {
+    const tracked: { state: 'pending' | 'resolved' | 'rejected'; value?: unknown } = { state: 'pending' };
+    promise.then(
+      (value) => Object.assign(tracked, { state: 'resolved', value }),
+      (error: unknown) => Object.assign(tracked, { state: 'rejected', value: error }),
+    );
+    return tracked;
+  }
+
+  it('answers mockResult(input) at once at latency 0', async () => {
     const model = createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 });
     await expect(model.predict('hello', { signal: new AbortController().signal })).resolves.toBe(mockResult('hello'));
+    expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('waits without blocking the event loop', async () => {
+  it('waits on a timer for its latency, without blocking the event loop, then answers', async () => {
     const model = createMockModel({ minLatencyMs: 200, maxLatencyMs: 200 });
-    let ticks = 0;
-    const timer = setInterval(() => (ticks += 1), 10);
-    await model.predict('x', { signal: new AbortController().signal });
-    clearInterval(timer);
-    expect(ticks).toBeGreaterThan(5);
+    const prediction = track(model.predict('x', { signal: new AbortController().signal }));
+    // predict() returned before its latency passed: the wait is a timer, not a computation.
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(prediction.state).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(prediction).toEqual({ state: 'resolved', value: mockResult('x') });
   });
 
-  it('rejects at once with the reason when its signal is aborted', async () => {
-    const model = createMockModel({ minLatencyMs: 60_000, maxLatencyMs: 60_000 });
+  it("rejects with the signal's reason as soon as it is aborted, and clears its timer", async () => {
+    const model = createMockModel({ minLatencyMs: 3_600_000, maxLatencyMs: 3_600_000 });
     const controller = new AbortController();
-    const prediction = model.predict('x', { signal: controller.signal });
-    controller.abort(new Error('caller gave up'));
-    await expect(prediction).rejects.toThrow();
-    const already = new AbortController();
-    already.abort();
-    await expect(model.predict('x', { signal: already.signal })).rejects.toThrow();
+    const prediction = track(model.predict('x', { signal: controller.signal }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(prediction.state).toBe('pending');
+
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    // No time passes: only the abort can settle it.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(prediction).toEqual({ state: 'rejected', value: reason });
+    expect(prediction.value).toBe(reason);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('rejects with the reason, starting no timer, when its signal is already aborted', async () => {
+    const model = createMockModel({ minLatencyMs: 3_600_000, maxLatencyMs: 3_600_000 });
+    const reason = new Error('gone before the call');
+    await expect(model.predict('x', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('refuses an upside-down latency range', () => {
