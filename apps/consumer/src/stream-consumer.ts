@@ -58,6 +58,15 @@ function messageOf(error: unknown): string {
 }
 
 /**
+ * The client name of a consumer's blocking reader, as CLIENT LIST shows it. It
+ * names the group too: consumers of two deployments sharing a Redis may have
+ * the same name, and closing one must not wake the other's read.
+ */
+export function readerConnectionName(keys: RedisKeys, consumerName: string): string {
+  return `foretell-reader:${keys.group}:${consumerName}`.replace(/[^\w.:-]/g, '_');
+}
+
+/**
  * A member of the consumer group: reads entries with XREADGROUP on its own
  * blocking connection, and reclaims those of dead consumers between reads,
  * running up to `concurrency` of them at once. An upkeep loop heartbeats the
@@ -66,7 +75,7 @@ function messageOf(error: unknown): string {
 export function createConsumer({ redis, model, keys, log, settings }: ConsumerDeps): Consumer {
   defineJobScripts(redis);
   // Named, so that close() can find it with CLIENT LIST even after a reconnect changed its id.
-  const readerName = `foretell-reader:${settings.name.replace(/[^\w.:-]/g, '_')}`;
+  const readerName = readerConnectionName(keys, settings.name);
   const reader = redis.duplicate({ connectionName: readerName });
   reader.on('error', (err) => log.warn({ err }, 'redis reader connection error'));
 
@@ -165,8 +174,10 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     nextClaimAt = Date.now() + upkeepEveryMs;
     try {
       const claimed = await recovery.claimStale(freeSlots());
-      stats.reclaimed += claimed.length;
-      for (const entry of claimed) track(entry);
+      // An entry still running here came back because one of our heartbeats was late: not a reclaim.
+      const taken = claimed.filter(([entryId]) => !inFlight.has(entryId));
+      stats.reclaimed += taken.length;
+      for (const entry of taken) track(entry);
     } catch (error) {
       log.warn({ err: error }, 'reclaiming stale entries failed; trying again');
     }

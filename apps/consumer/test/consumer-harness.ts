@@ -1,11 +1,13 @@
 import { createMockModel, ENQUEUE_JOB_LUA, type Model } from '@foretell/shared';
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
-import { createConsumer, type Consumer, type ConsumerSettings } from '../src/stream-consumer.js';
+import { createConsumer, readerConnectionName, type Consumer, type ConsumerSettings } from '../src/stream-consumer.js';
+import { logCommandsOn, type CommandLog } from './command-log.js';
+import type { HeldModel } from './held-model.js';
 
-export const SETTINGS: ConsumerSettings = {
-  name: 'test-consumer',
+const SETTINGS: Omit<ConsumerSettings, 'name'> = {
   concurrency: 16,
   blockMs: 200,
   resultTtlSeconds: 3600,
@@ -15,12 +17,50 @@ export const SETTINGS: ConsumerSettings = {
   removeIdleConsumersAfterMs: 3_600_000,
 };
 
+/**
+ * `label` with a random suffix. Test files share one redis-server and run two
+ * at a time: a consumer name (and the reader connection named after it) must
+ * not be another file's.
+ */
+export function uniqueName(label: string): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** One line the consumer logged, parsed. */
+export type LogLine = Readonly<Record<string, unknown>> & { readonly msg?: string };
+
+/** A connection subscribed to one channel. */
+export interface Subscription {
+  /** Messages received so far, in order. */
+  readonly messages: readonly string[];
+  /**
+   * Resolves once every message published before the call has arrived: Redis
+   * answers a PING on the subscribed connection after the messages queued on it.
+   */
+  settled(): Promise<void>;
+}
+
 export interface Harness extends TestRedis {
-  consumer: Consumer;
+  readonly consumer: Consumer;
+  /** The consumer's name in the group: unique unless the test chose one. */
+  readonly name: string;
+  /** The client name of the consumer's blocking reader connection. */
+  readonly readerName: string;
+  /** What the consumer logged (info and above), in order. */
+  readonly logs: readonly LogLine[];
   /** Writes a job as the API does, with its script: hash with TTL and stream entry. */
   enqueue(input: string, ttlSeconds?: number): Promise<string>;
-  /** Stops the consumer and cleans Redis up. */
-  dispose(): Promise<void>;
+  /** Subscribes a connection of its own to `channel`; the harness closes it. */
+  subscribe(channel: string): Promise<Subscription>;
+  /** Logs the commands Redis runs on `key` (MONITOR); the harness stops it. */
+  logCommands(key: string): Promise<CommandLog>;
+  /** The connection whose client name is `name`, as CLIENT LIST shows it; undefined if there is none. */
+  client(name: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /**
+   * Lets a held model answer, closes the consumer and every connection the
+   * test opened through the harness; Redis keys are kept.
+   */
+  stop(): Promise<void>;
 }
 
 /** A real consumer on a fresh key prefix of the run's redis-server. */
@@ -31,26 +71,92 @@ export interface HarnessOptions {
   prefix?: string;
 }
 
-export function createHarness(options: HarnessOptions = {}): Harness {
+async function clientNamed(redis: Redis, name: string): Promise<Record<string, string> | undefined> {
+  const list = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+  for (const line of list.split('\n')) {
+    const fields = Object.fromEntries(
+      line
+        .trim()
+        .split(' ')
+        .map((pair) => {
+          const at = pair.indexOf('=');
+          return [pair.slice(0, at), pair.slice(at + 1)];
+        }),
+    ) as Record<string, string>;
+    if (fields.name === name) return fields;
+  }
+  return undefined;
+}
+
+function createHarness(options: HarnessOptions): Harness {
   const t = testRedis(options.prefix);
+  const settings = { name: uniqueName('test-consumer'), ...SETTINGS, ...options.settings };
+  const logs: LogLine[] = [];
   const consumer = createConsumer({
     redis: t.redis,
     model: options.model ?? createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
     keys: t.keys,
-    log: pino({ level: 'silent' }),
-    settings: { ...SETTINGS, ...options.settings },
+    log: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) }),
+    settings,
   });
+  const closers: (() => Promise<unknown>)[] = [];
   return {
     ...t,
     consumer,
+    name: settings.name,
+    readerName: readerConnectionName(t.keys, settings.name),
+    logs,
     async enqueue(input, ttlSeconds = 3600) {
       const id = randomUUID();
       await t.redis.eval(ENQUEUE_JOB_LUA, 2, t.keys.job(id), t.keys.jobs, id, input, Date.now(), ttlSeconds, 0, '');
       return id;
     },
-    async dispose() {
-      await consumer.close();
-      await t.cleanup();
+    async subscribe(channel) {
+      const subscriber = t.redis.duplicate();
+      closers.push(() => subscriber.quit().catch(() => subscriber.disconnect()));
+      const messages: string[] = [];
+      subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+      await subscriber.subscribe(channel);
+      return { messages, settled: async () => void (await subscriber.ping()) };
+    },
+    async logCommands(key) {
+      const log = logCommandsOn(t.redis, key);
+      closers.push(async () => log.close());
+      await log.ready;
+      return log;
+    },
+    client: (name) => clientNamed(t.redis, name),
+    async stop() {
+      // A model still holding calls would keep the drain waiting out its grace period.
+      const model = options.model as Partial<HeldModel> | undefined;
+      model?.releaseAll?.();
+      const results = await Promise.allSettled([consumer.close(), ...closers.splice(0).map((close) => close())]);
+      const failure = results.find((result) => result.status === 'rejected');
+      if (failure) throw failure.reason;
+    },
+  };
+}
+
+/**
+ * The harnesses of the running test. `disposeAll` (for afterEach) stops every
+ * consumer first and only then deletes the keys, so that no consumer still
+ * running recreates what another's cleanup deleted; it takes only the
+ * harnesses created since its last call, never an earlier test's.
+ */
+export function harnessPool() {
+  const created: Harness[] = [];
+  return {
+    create(options: HarnessOptions = {}): Harness {
+      const harness = createHarness(options);
+      created.push(harness);
+      return harness;
+    },
+    async disposeAll(): Promise<void> {
+      const mine = created.splice(0);
+      const stopped = await Promise.allSettled(mine.map((harness) => harness.stop()));
+      await Promise.all(mine.map((harness) => harness.cleanup()));
+      const failure = stopped.find((result) => result.status === 'rejected');
+      if (failure) throw failure.reason;
     },
   };
 }

@@ -4,14 +4,12 @@ import { promisify } from 'node:util';
 import { mockResult } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { createHarness, type Harness } from './consumer-harness.js';
+import { harnessPool, type Harness } from './consumer-harness.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const harnesses: Harness[] = [];
+const harnesses = harnessPool();
 
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((harness) => harness.dispose()));
-});
+afterEach(() => harnesses.disposeAll());
 
 /** Runs the built CLI as an operator would, on the test's Redis and prefix. */
 async function foretell(h: Harness, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -27,11 +25,10 @@ async function foretell(h: Harness, ...args: string[]): Promise<{ code: number; 
 
 /** A job that failed for good (its model always throws), and a poison entry, both dead-lettered. */
 async function deadLetters(): Promise<{ h: Harness; jobId: string; poisonEntry: string }> {
-  const h = createHarness({
+  const h = harnesses.create({
     model: { predict: () => Promise.reject(new Error('model offline')) },
     settings: { retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 } },
   });
-  harnesses.push(h);
   await h.consumer.start();
   const jobId = await h.enqueue('needs a second chance');
   const poisonEntry = (await h.redis.xadd(h.keys.jobs, '*', 'garbage', 'x')) ?? '';
@@ -72,8 +69,7 @@ describe('pnpm foretell dead', () => {
     expect(await h.redis.hexists(h.keys.job(jobId), 'reason')).toBe(0);
     expect(await h.redis.xlen(h.keys.dead)).toBe(1);
 
-    const healthy = createHarness({ prefix: h.prefix });
-    harnesses.push(healthy);
+    const healthy = harnesses.create({ prefix: h.prefix });
     await healthy.consumer.start();
     await waitFor(async () => (await h.redis.hget(h.keys.job(jobId), 'status')) === 'succeeded', { what: 'done' });
     expect(await h.redis.hget(h.keys.job(jobId), 'result')).toBe(mockResult('needs a second chance'));
