@@ -1,22 +1,49 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// Tests run on the shared package's source, so a change there needs no build first.
+const resolve = {
+  alias: { '@foretell/shared': fileURLToPath(new URL('./packages/shared/src/index.ts', import.meta.url)) },
+};
+const timeouts = { testTimeout: 30_000, hookTimeout: 30_000 };
+
+// `npm start` re-installs and rebuilds the `dist` that the end-to-end files
+// run: its test runs alone, once every other file is done.
+const NPM_START_TEST = 'test/e2e/start-command.test.ts';
 
 export default defineConfig({
-  resolve: {
-    // Tests run on the shared package's source, so a change there needs no build first.
-    alias: { '@foretell/shared': fileURLToPath(new URL('./packages/shared/src/index.ts', import.meta.url)) },
-  },
+  resolve,
   test: {
-    include: [
-      'packages/*/test/**/*.test.ts',
-      'apps/*/test/**/*.test.ts',
-      'test/**/*.test.ts',
-      'bench/test/**/*.test.ts',
-    ],
+    // One redis-server for the whole run, whichever projects run.
     globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
     // Two cores: the end-to-end files start processes of their own.
     maxWorkers: 2,
+    projects: [
+      {
+        resolve,
+        test: {
+          name: 'tests',
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'apps/*/test/**/*.test.ts',
+            'test/**/*.test.ts',
+            'bench/test/**/*.test.ts',
+          ],
+          exclude: [...configDefaults.exclude, NPM_START_TEST],
+          ...timeouts,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'npm start',
+          include: [NPM_START_TEST],
+          ...timeouts,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

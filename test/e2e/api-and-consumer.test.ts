@@ -1,104 +1,195 @@
 import { randomUUID } from 'node:crypto';
-import { mockResult } from '@foretell/shared';
+import { fileURLToPath } from 'node:url';
+import { mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { FAILING_MODEL_REASON } from '../fixtures/e2e-failing-model.mjs';
+import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
 import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
-// The real processes, as `npm start` runs them: the built API and consumer
-// on the run's redis-server, a model taking a whole second per job.
-const prefix = `e2e-${randomUUID().slice(0, 8)}`;
-let api: AppProcess;
-let consumer: AppProcess;
-let base: string;
-let redis: Redis;
+const FAILING_MODEL = fileURLToPath(new URL('../fixtures/e2e-failing-model.mjs', import.meta.url));
 
-const env = () => ({
-  REDIS_URL: inject('redisUrl'),
-  KEY_PREFIX: prefix,
-  MODEL_MIN_LATENCY_MS: '1000',
-  MODEL_MAX_LATENCY_MS: '1000',
-});
+/** The real processes, as `npm start` runs them: the built API and one consumer on the run's redis-server. */
+interface Service {
+  readonly prefix: string;
+  readonly keys: RedisKeys;
+  readonly redis: Redis;
+  readonly api: AppProcess;
+  readonly consumer: AppProcess;
+  readonly client: PredictClient;
+  /** For `unless`: throws as soon as either process is gone. */
+  readonly bothRunning: () => void;
+  stop(): Promise<void>;
+}
 
-beforeAll(async () => {
+async function startService(modelEnv: (redis: Redis, prefix: string) => Record<string, string>): Promise<Service> {
+  const prefix = `e2e-${randomUUID().slice(0, 8)}`;
+  const redis = new Redis(inject('redisUrl'));
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  redis = new Redis(inject('redisUrl'));
-  api = startApp('api', { ...env(), PORT: String(port), HOST: '127.0.0.1' });
-  consumer = startApp('consumer', { ...env(), CONSUMER_NAME: 'e2e-consumer' });
-  await waitFor(async () => (await fetch(`${base}/ready`).catch(() => undefined))?.status === 200, {
-    timeoutMs: 15_000,
-    what: 'API ready',
-  });
-});
+  const env = { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...modelEnv(redis, prefix) };
+  const api = startApp('api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
+  const consumer = startApp('consumer', { ...env, CONSUMER_NAME: `${prefix}-consumer` });
+  const service: Service = {
+    prefix,
+    keys: redisKeys(prefix),
+    redis,
+    api,
+    consumer,
+    client: fetchClient(`http://127.0.0.1:${port}`),
+    bothRunning: () => {
+      api.assertRunning();
+      consumer.assertRunning();
+    },
+    async stop() {
+      await Promise.all([api.kill(), consumer.kill()]);
+      const found = await redis.keys(`${prefix}:*`);
+      if (found.length > 0) await redis.del(...found);
+      await redis.quit();
+    },
+  };
+  try {
+    await waitFor(async () => (await service.client.send({ method: 'GET', url: '/ready' })).status === 200, {
+      timeoutMs: 15_000,
+      what: 'API ready',
+      unless: service.bothRunning,
+    });
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
+  return service;
+}
 
-afterAll(async () => {
-  await Promise.all([api.kill(), consumer.kill()]);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-});
-
-async function submit(input: string): Promise<string> {
-  const response = await fetch(`${base}/predict`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'Async-Mode': 'true' },
-    body: JSON.stringify({ input }),
+/** Polls `GET /predict/{id}` until it is no longer "still processing", and returns that answer. */
+function settled(service: Service, id: string) {
+  return waitFor(
+    async () => {
+      const response = await service.client.get(id);
+      return response.status === 400 ? undefined : response;
+    },
+    { timeoutMs: 20_000, what: `job ${id} to settle`, unless: service.bothRunning },
+  ).catch((error: unknown) => {
+    const tail = service.consumer.lines.slice(-20).join('\n');
+    throw new Error(`${(error as Error).message}; the consumer's last lines:\n${tail}`, { cause: error });
   });
-  expect(response.status).toBe(202);
-  expect(response.headers.get('location')).toMatch(/^\/predict\/[0-9a-f-]{36}$/);
-  const body = (await response.json()) as { message: string; prediction_id: string };
-  expect(body.message).toBe('Request received. Processing asynchronously.');
-  return body.prediction_id;
 }
 
 describe('the real api and consumer processes', () => {
-  it('run async jobs: 400 "still processing" while the model runs, then 200 with the sync result', async () => {
-    const inputs = ['first', 'second', 'third', 'fourth', 'fifth'];
-    const ids = await Promise.all(inputs.map(submit));
+  let service: Service | undefined;
+  let gate: ModelGate;
+  const running = (): Service => {
+    if (!service) throw new Error('the service did not start');
+    return service;
+  };
 
-    // The model takes a second, so the first poll finds every job unfinished.
-    for (const id of ids) {
-      const pending = await fetch(`${base}/predict/${id}`);
-      expect(pending.status).toBe(400);
-      expect(pending.headers.get('retry-after')).toBe('1');
-      expect(await pending.text()).toBe('{"error":"Prediction is still being processed."}');
-    }
-
-    for (const [i, id] of ids.entries()) {
-      const body = await waitFor(
-        async () => {
-          const response = await fetch(`${base}/predict/${id}`);
-          return response.status === 200 ? await response.text() : undefined;
-        },
-        { timeoutMs: 10_000, what: `job ${id}` },
-      );
-      const input = inputs[i] ?? '';
-      expect(body).toBe(`{"prediction_id":"${id}","output":{"input":"${input}","result":"${mockResult(input)}"}}`);
-    }
-
-    // The sync path gives the same result for the same input.
-    const sync = await fetch(`${base}/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'first' }),
+  beforeAll(async () => {
+    service = await startService((redis, prefix) => {
+      gate = modelGate(redis, prefix);
+      return { ...gate.env };
     });
-    expect(sync.status).toBe(200);
-    expect(await sync.json()).toEqual({ input: 'first', result: mockResult('first') });
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('run async jobs: 400 "still processing" while the model is held, then 200 with the sync result', async () => {
+    const s = running();
+    const inputs = ['first', 'second', 'third', 'fourth', 'fifth'];
+    const ids = await Promise.all(inputs.map((input) => s.client.submit(input)));
+
+    // Every job is in the model, which answers none until released: each is unfinished, for certain.
+    const held = await gate.held(inputs.length, { unless: s.bothRunning });
+    expect([...held].sort()).toEqual([...inputs].sort());
+    for (const id of ids) {
+      const pending = await s.client.get(id);
+      expect(pending.status).toBe(400);
+      expect(pending.headers['retry-after']).toBe('1');
+      expect(pending.body).toBe('{"error":"Prediction is still being processed."}');
+      expect(await s.redis.hget(s.keys.job(id), 'status')).toBe('processing');
+    }
+
+    await gate.release(inputs.length);
+    for (const [i, id] of ids.entries()) {
+      const done = await settled(s, id);
+      const input = inputs[i] ?? '';
+      expect(done.status).toBe(200);
+      expect(done.body).toBe(`{"prediction_id":"${id}","output":{"input":"${input}","result":"${mockResult(input)}"}}`);
+    }
+
+    // The sync path waits for the model too, and gives the same result for the same input.
+    const sync = s.client.post({ input: 'first' });
+    expect(await gate.held(inputs.length + 1, { unless: s.bothRunning })).toHaveLength(inputs.length + 1);
+    await gate.release(1);
+    const answer = await sync;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe(`{"input":"first","result":"${mockResult('first')}"}`);
 
     // The queue is empty and nothing is pending.
-    expect(await redis.xlen(`${prefix}:jobs`)).toBe(0);
-    const [pending] = (await redis.xpending(`${prefix}:jobs`, `${prefix}:workers`)) as [number];
+    expect(await s.redis.xlen(s.keys.jobs)).toBe(0);
+    const [pending] = (await s.redis.xpending(s.keys.jobs, s.keys.group)) as [number];
     expect(pending).toBe(0);
   });
 
-  it('answers 404 for an unknown id and logs as JSON lines', async () => {
-    const response = await fetch(`${base}/predict/abc123`);
+  it('answers 404 for an unknown id, and both log JSON lines with level, time, service and msg', async () => {
+    const s = running();
+    const response = await s.client.get('abc123');
     expect(response.status).toBe(404);
-    expect(await response.text()).toBe('{"error":"Prediction ID not found."}');
-    await waitForLog(consumer, 'consumer started');
-    expect(api.lines.some((line) => line.includes('"service":"api"'))).toBe(true);
+    expect(response.body).toBe('{"error":"Prediction ID not found."}');
+
+    await waitForLog(s.consumer, 'consumer started');
+    for (const [app, service] of [
+      [s.api, 'api'],
+      [s.consumer, 'consumer'],
+    ] as const) {
+      // Shapes, not values, so that one bad line shows as itself in the diff.
+      const shapes = app.stdout.map((line) => {
+        try {
+          const record = JSON.parse(line) as Record<string, unknown>;
+          return {
+            level: typeof record.level,
+            time: typeof record.time,
+            service: record.service,
+            msg: typeof record.msg,
+          };
+        } catch {
+          return `not JSON: ${line}`;
+        }
+      });
+      expect(shapes.length).toBeGreaterThan(0);
+      expect(shapes).toEqual(shapes.map(() => ({ level: 'number', time: 'number', service, msg: 'string' })));
+      // Nothing else was printed: no line on stderr.
+      expect(app.lines).toEqual(app.stdout);
+    }
+    expect(s.consumer.stdout.map((line) => (JSON.parse(line) as { msg: string }).msg)).toContain('consumer started');
+  });
+});
+
+describe('a job whose model fails for good, through the real processes', () => {
+  let service: Service | undefined;
+
+  beforeAll(async () => {
+    service = await startService(() => ({ MODEL_MODULE: FAILING_MODEL }));
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('GET answers 500 with the failed body: error, id, status and the reason the model gave', async () => {
+    if (!service) throw new Error('the service did not start');
+    const id = await service.client.submit('doomed');
+    const answer = await settled(service, id);
+    expect(answer.status).toBe(500);
+    expect(answer.body).toBe(
+      `{"error":"Prediction failed.","prediction_id":"${id}","status":"failed","reason":"${FAILING_MODEL_REASON}"}`,
+    );
+    // A non-retryable error: one attempt, then the dead-letter stream.
+    expect(await service.redis.hget(service.keys.job(id), 'attempts')).toBe('1');
+    expect(await service.redis.xlen(service.keys.dead)).toBe(1);
   });
 });

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { redisKeys, type RedisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { countAnnouncements } from '../fixtures/e2e-announcements.js';
 import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { acceptedId, fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -12,19 +15,24 @@ import { waitFor } from '../support/wait-for.js';
 let redisServer: RedisServer | undefined;
 let redis: Redis | undefined;
 const processes: AppProcess[] = [];
+const closeAfter: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
   await Promise.all(processes.splice(0).map((app) => app.kill()));
+  for (const close of closeAfter.splice(0)) await close();
   redis?.disconnect();
   await redisServer?.dispose();
   redisServer = undefined;
 });
 
 interface Cluster {
-  base: string;
-  prefix: string;
+  /** Never waits more than 3 s for an answer: a hang fails the test. */
+  client: PredictClient;
+  keys: RedisKeys;
   redis: Redis;
   start(app: 'api' | 'consumer', env?: Record<string, string>): AppProcess;
+  /** For `unless`: throws as soon as any process of the test is gone. */
+  allRunning: () => void;
 }
 
 /** A redis-server of the test's own (AOF on), an API, and helpers to start consumers. */
@@ -46,41 +54,36 @@ async function cluster(latencyMs: number): Promise<Cluster> {
     processes.push(started);
     return started;
   };
-  start('api', { PORT: String(port), HOST: '127.0.0.1' });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/health`).catch(() => undefined))?.ok, { what: 'api up' });
-  return { base, prefix, redis, start };
+  const allRunning = () => processes.forEach((app) => app.assertRunning());
+  const api = start('api', { PORT: String(port), HOST: '127.0.0.1' });
+  const client = fetchClient(`http://127.0.0.1:${port}`, 3000);
+  await waitFor(
+    async () => (await client.send({ method: 'GET', url: '/health' }).catch(() => undefined))?.status === 200,
+    {
+      timeoutMs: 20_000,
+      what: 'api up',
+      unless: api.assertRunning,
+    },
+  );
+  return { client, keys: redisKeys(prefix), redis, start, allRunning };
 }
 
-/** POST async; resolves with the id, or the status of a refusal. Never waits more than 3 s. */
-async function submit(base: string, input: string): Promise<{ id?: string; status: number }> {
-  const response = await fetch(`${base}/predict`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'async-mode': 'true' },
-    body: JSON.stringify({ input }),
-    signal: AbortSignal.timeout(3000),
-  });
-  const body = (await response.json()) as { prediction_id?: string };
-  return { status: response.status, ...(body.prediction_id && { id: body.prediction_id }) };
-}
-
-/** Counts, per id, how often `{prefix}:done` announced it: each announcement is one write of an outcome. */
-async function countAnnouncements(c: Cluster): Promise<{ counts: Map<string, number>; stop(): Promise<void> }> {
-  const subscriber = c.redis.duplicate();
-  const counts = new Map<string, number>();
-  subscriber.on('message', (_channel: string, id: string) => counts.set(id, (counts.get(id) ?? 0) + 1));
-  await subscriber.subscribe(`${c.prefix}:done`);
-  return { counts, stop: async () => void (await subscriber.quit()) };
+/** POST async; resolves with the id (after checking the 202 contract), or the status of a refusal. */
+async function submit(c: Cluster, input: string): Promise<{ id?: string; status: number }> {
+  const response = await c.client.post({ input }, { 'async-mode': 'true' });
+  return response.status === 202 ? { id: acceptedId(response), status: 202 } : { status: response.status };
 }
 
 async function statuses(c: Cluster, ids: string[]): Promise<string[]> {
-  return Promise.all(ids.map(async (id) => (await c.redis.hget(`${c.prefix}:job:${id}`, 'status')) ?? 'missing'));
+  return Promise.all(ids.map(async (id) => (await c.redis.hget(c.keys.job(id), 'status')) ?? 'missing'));
 }
 
-describe('faults', () => {
+// Each test starts a redis-server and three processes: slow on a busy machine.
+describe('faults', { timeout: 60_000 }, () => {
   it('a consumer killed with SIGKILL mid-job: the other reclaims its jobs; each result is stored once', async () => {
     const c = await cluster(300);
-    const announcements = await countAnnouncements(c);
+    const announcements = await countAnnouncements(c.redis, c.keys);
+    closeAfter.push(() => announcements.close());
     // The victim's model never answers in time: it dies holding all ten.
     const victim = c.start('consumer', {
       CONSUMER_NAME: 'victim',
@@ -90,9 +93,10 @@ describe('faults', () => {
     });
     await waitForLog(victim, 'consumer started');
     const ids: string[] = [];
-    for (let i = 0; i < 10; i += 1) ids.push((await submit(c.base, `job ${i}`)).id ?? '');
+    for (let i = 0; i < 10; i += 1) ids.push(await c.client.submit(`job ${i}`));
     await waitFor(async () => (await statuses(c, ids)).every((status) => status === 'processing'), {
       what: 'the victim holding all ten',
+      unless: c.allRunning,
     });
 
     const survivor = c.start('consumer', { CONSUMER_NAME: 'survivor' });
@@ -101,11 +105,11 @@ describe('faults', () => {
     await waitFor(async () => (await statuses(c, ids)).every((status) => status === 'succeeded'), {
       timeoutMs: 20_000,
       what: 'every job succeeded',
+      unless: survivor.assertRunning,
     });
-    await announcements.stop();
-    expect(ids.map((id) => announcements.counts.get(id))).toEqual(ids.map(() => 1));
-    for (const id of ids) expect(await c.redis.hget(`${c.prefix}:job:${id}`, 'attempts')).toBe('2');
-    expect(await c.redis.xlen(`${c.prefix}:jobs`)).toBe(0);
+    expect(await announcements.settled()).toEqual(new Map(ids.map((id) => [id, 1])));
+    for (const id of ids) expect(await c.redis.hget(c.keys.job(id), 'attempts')).toBe('2');
+    expect(await c.redis.xlen(c.keys.jobs)).toBe(0);
     expect(survivor.lines.some((line) => line.includes('reclaimed entries of a consumer that stopped'))).toBe(true);
   });
 
@@ -114,20 +118,23 @@ describe('faults', () => {
     const first = c.start('consumer', { CONSUMER_NAME: 'first', CONSUMER_CONCURRENCY: '20' });
     await waitForLog(first, 'consumer started');
     const ids: string[] = [];
+    // Every submission must be accepted: c.client.submit throws on anything but the 202 contract.
     const submitting = (async () => {
-      for (let i = 0; i < 120; i += 1) ids.push((await submit(c.base, `load ${i}`)).id ?? '');
+      for (let i = 0; i < 120; i += 1) ids.push(await c.client.submit(`load ${i}`));
     })();
-    await waitFor(async () => Number(await c.redis.hlen(`${c.prefix}:job:${ids[30] ?? ''}`)) > 0, {
+    await waitFor(async () => ids.length > 30 && Number(await c.redis.hlen(c.keys.job(ids[30] ?? ''))) > 0, {
       what: 'load under way',
+      unless: c.allRunning,
     });
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    c.start('consumer', { CONSUMER_NAME: 'second' });
+    const second = c.start('consumer', { CONSUMER_NAME: 'second' });
     await submitting;
-    expect(ids.every((id) => id.length === 36)).toBe(true);
+    expect(ids).toHaveLength(120);
     await waitFor(async () => (await statuses(c, ids)).every((status) => status === 'succeeded'), {
       timeoutMs: 30_000,
       what: 'all 120 succeeded',
+      unless: second.assertRunning,
     });
   });
 
@@ -140,7 +147,7 @@ describe('faults', () => {
     let outage = false;
     let restarted = false;
     for (let i = 0; i < 400 && !(restarted && refused.length > 0 && accepted.length >= 200); i += 1) {
-      const answer = await submit(c.base, `restart ${i}`);
+      const answer = await submit(c, `restart ${i}`);
       if (answer.id) accepted.push(answer.id);
       else refused.push(answer.status);
       if (i === 50) {
@@ -158,8 +165,9 @@ describe('faults', () => {
     await waitFor(async () => (await statuses(c, accepted)).every((status) => status === 'succeeded'), {
       timeoutMs: 30_000,
       what: 'every accepted job succeeded',
+      unless: c.allRunning,
     });
     // Neither process died.
-    expect(processes.every((app) => app.child.exitCode === null)).toBe(true);
+    c.allRunning();
   });
 });

@@ -1,108 +1,193 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { countAnnouncements } from '../fixtures/e2e-announcements.js';
+import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
+import { endedWithQuit, startRedisProxy } from '../fixtures/e2e-redis-proxy.js';
 import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
+// Every model call here is held until the test releases it, so "still
+// running" is a fact when a signal is sent, on a fast machine or a slow one.
+
 let prefix: string;
+let keys: RedisKeys;
 let redis: Redis;
+let gate: ModelGate;
 const started: AppProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 
 beforeEach(() => {
   prefix = `e2e-${randomUUID().slice(0, 8)}`;
+  keys = redisKeys(prefix);
   redis = new Redis(inject('redisUrl'));
+  gate = modelGate(redis, prefix, inject('redisUrl'));
 });
 
 afterEach(async () => {
   await Promise.all(started.splice(0).map((app) => app.kill()));
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  const found = await redis.keys(`${prefix}:*`);
+  if (found.length > 0) await redis.del(...found);
   await redis.quit();
 });
 
 function start(app: 'api' | 'consumer', env: Record<string, string> = {}): AppProcess {
-  const process = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...env });
-  started.push(process);
-  return process;
+  const launched = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...gate.env, ...env });
+  started.push(launched);
+  return launched;
 }
 
-async function enqueueThroughApi(base: string, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const response = await fetch(`${base}/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'async-mode': 'true' },
-      body: JSON.stringify({ input: `job ${i}` }),
-    });
-    ids.push(((await response.json()) as { prediction_id: string }).prediction_id);
-  }
-  return ids;
+/** An API on a free port, answering its health probe. */
+async function startApi(env: Record<string, string> = {}): Promise<{ api: AppProcess; client: PredictClient }> {
+  const port = await freePort();
+  const api = start('api', { PORT: String(port), HOST: '127.0.0.1', ...env });
+  const client = fetchClient(`http://127.0.0.1:${port}`);
+  await waitFor(
+    async () => (await client.send({ method: 'GET', url: '/health' }).catch(() => undefined))?.status === 200,
+    { timeoutMs: 20_000, what: 'api up', unless: api.assertRunning },
+  );
+  return { api, client };
 }
 
-describe('SIGTERM', () => {
-  it('drains the consumer: it stops reading, finishes the jobs in hand and exits 0', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const latency = { MODEL_MIN_LATENCY_MS: '1500', MODEL_MAX_LATENCY_MS: '1500' };
-    start('api', { PORT: String(port), HOST: '127.0.0.1', ...latency });
-    const consumer = start('consumer', { ...latency, CONSUMER_CONCURRENCY: '8' });
+function logged(app: AppProcess, message: string): boolean {
+  return app.lines.some((line) => line.includes(`"msg":"${message}"`));
+}
+
+/** The names of the connections the run's Redis has open. */
+async function clientNames(): Promise<string[]> {
+  const list = (await redis.client('LIST')) as string;
+  return [...list.matchAll(/ name=(\S*)/g)].map((match) => match[1] ?? '');
+}
+
+describe('SIGTERM to the consumer', () => {
+  it('drains: it stops reading, finishes the jobs in hand, announces each once and exits 0', async () => {
+    const { client } = await startApi();
+    const consumer = start('consumer', { CONSUMER_CONCURRENCY: '8', SHUTDOWN_GRACE_MS: '600000' });
     await waitForLog(consumer, 'consumer started');
-    await waitFor(async () => (await fetch(`${base}/health`).catch(() => undefined))?.ok, { what: 'api up' });
+    const announcements = await countAnnouncements(redis, keys);
+    cleanups.push(() => announcements.close());
 
-    const ids = await enqueueThroughApi(base, 5);
-    await waitFor(
-      async () => {
-        const statuses = await Promise.all(ids.map((id) => redis.hget(`${prefix}:job:${id}`, 'status')));
-        return statuses.every((status) => status === 'processing');
-      },
-      { what: 'all five processing' },
-    );
+    const inputs = ['a', 'b', 'c', 'd', 'e'].map((letter) => `job ${letter}`);
+    const ids: string[] = [];
+    for (const input of inputs) ids.push(await client.submit(input));
+    await gate.held(inputs.length, { unless: consumer.assertRunning });
+    for (const id of ids) expect(await redis.hget(keys.job(id), 'status')).toBe('processing');
+
     consumer.child.kill('SIGTERM');
+    // Logged once reading has ended: from here on nothing new is taken.
+    await waitForLog(consumer, 'draining jobs in hand');
+    expect(consumer.child.exitCode).toBeNull();
+    const later = await client.submit('submitted during the drain');
+    // One token more than the jobs in hand: had the consumer read the later job, it would run it too.
+    await gate.release(inputs.length + 1);
     expect(await consumer.exited).toBe(0);
 
-    for (const id of ids) expect(await redis.hget(`${prefix}:job:${id}`, 'status')).toBe('succeeded');
-    expect(await redis.xlen(`${prefix}:jobs`)).toBe(0);
-    await waitForLog(consumer, 'consumer stopped');
-
-    // Jobs submitted after it left wait, queued, for the next consumer.
-    const [later] = await enqueueThroughApi(base, 1);
-    expect(await redis.hget(`${prefix}:job:${later ?? ''}`, 'status')).toBe('queued');
+    for (const id of ids) expect(await redis.hget(keys.job(id), 'status')).toBe('succeeded');
+    expect(await announcements.settled()).toEqual(new Map(ids.map((id) => [id, 1])));
+    expect(logged(consumer, 'consumer stopped')).toBe(true);
+    // The later job never reached the model: it waits, queued and undelivered, for the next consumer.
+    expect([...(await gate.held(0))].sort()).toEqual(inputs);
+    expect(await redis.hget(keys.job(later), 'status')).toBe('queued');
+    expect(await redis.xlen(keys.jobs)).toBe(1);
+    const [pending] = (await redis.xpending(keys.jobs, keys.group)) as [number];
+    expect(pending).toBe(0);
   });
 
-  it('stops the API: it finishes an in-flight sync request, then exits 0', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const api = start('api', {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'debug', // to see the request arrive
-      MODEL_MIN_LATENCY_MS: '1000',
-      MODEL_MAX_LATENCY_MS: '1000',
-    });
-    await waitFor(async () => (await fetch(`${base}/health`).catch(() => undefined))?.ok, { what: 'api up' });
-    const inFlight = fetch(`${base}/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"input":"last one"}',
-    });
-    await waitFor(() => api.lines.some((line) => line.includes('"url":"/predict"')), { what: 'POST received' });
+  it('a second SIGTERM while it drains makes it exit at once, non-zero, leaving the job pending', async () => {
+    const { client } = await startApi();
+    const consumer = start('consumer', { SHUTDOWN_GRACE_MS: '600000' });
+    await waitForLog(consumer, 'consumer started');
+    const id = await client.submit('never finished');
+    await gate.held(1, { unless: consumer.assertRunning });
+
+    consumer.child.kill('SIGTERM');
+    await waitForLog(consumer, 'draining jobs in hand');
+    consumer.child.kill('SIGTERM');
+    // The model is still held: only the forced exit can end the process.
+    expect(await consumer.exited).toBe(1);
+    expect(logged(consumer, 'second SIGTERM, exiting')).toBe(true);
+    expect(logged(consumer, 'consumer stopped')).toBe(false);
+    expect(await redis.hget(keys.job(id), 'status')).toBe('processing');
+    const [pending] = (await redis.xpending(keys.jobs, keys.group)) as [number];
+    expect(pending).toBe(1);
+  });
+});
+
+describe('SIGTERM to the API', () => {
+  it('finishes an in-flight sync request, refuses new ones with 503, closes Redis with QUIT, exits 0', async () => {
+    // Only the API's own connection goes through the proxy (the model's go straight to Redis).
+    const proxy = await startRedisProxy(inject('redisUrl'));
+    cleanups.push(() => proxy.close());
+    const { api, client } = await startApi({ REDIS_URL: proxy.url });
+    // Named, so that an operator can tell its connection in CLIENT LIST (it may still be connecting).
+    const name = `foretell-api:${hostname()}-${api.child.pid}`;
+    await waitFor(async () => (await clientNames()).includes(name), { what: name, unless: api.assertRunning });
+
+    const inFlight = client.post({ input: 'last one' });
+    await gate.held(1, { unless: api.assertRunning });
     api.child.kill('SIGTERM');
-    const response = await inFlight;
-    expect(response.status).toBe(200);
+    await waitForLog(api, 'waiting for in-flight requests');
+    const refused = await client.send({ method: 'GET', url: '/health' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.body).toBe('{"error":"The server is shutting down; retry shortly.","code":"SHUTTING_DOWN"}');
+
+    await gate.release(1);
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe(`{"input":"last one","result":"${mockResult('last one')}"}`);
     expect(await api.exited).toBe(0);
+
+    // Its one connection ended with QUIT, sent before it exited; Redis no longer lists it.
+    await waitFor(() => proxy.connections.every((connection) => connection.closed), {
+      what: 'proxied connections closed',
+    });
+    expect(proxy.connections.map(endedWithQuit)).toEqual([true]);
+    expect(logged(api, 'redis quit failed')).toBe(false);
+    expect(await clientNames()).not.toContain(name);
+  });
+
+  it('a second SIGTERM while it drains makes it exit at once, non-zero, without answering', async () => {
+    const { api, client } = await startApi();
+    // Settled at once (as a value), so that its failure is never an unhandled rejection.
+    const inFlight = client.post({ input: 'cut short' }).then(
+      (response) => `answered ${response.status}`,
+      () => 'no answer',
+    );
+    await gate.held(1, { unless: api.assertRunning });
+
+    api.child.kill('SIGTERM');
+    await waitForLog(api, 'waiting for in-flight requests');
+    api.child.kill('SIGTERM');
+    // The model is still held: only the forced exit can end the process.
+    expect(await api.exited).toBe(1);
+    expect(logged(api, 'second SIGTERM, exiting')).toBe(true);
+    expect(logged(api, 'stopped')).toBe(false);
+    expect(await inFlight).toBe('no answer');
   });
 });
 
 describe('configuration', () => {
-  it('a bad value stops the process with a message naming each bad variable', async () => {
-    const api = start('api', { PORT: 'eighty', RESULT_TTL_SECONDS: '-5', MODEL_MIN_LATENCY_MS: '10' });
+  it('a bad value stops the process with a message naming every bad variable', async () => {
+    const api = start('api', {
+      PORT: 'eighty',
+      RESULT_TTL_SECONDS: '-5',
+      MODEL_MIN_LATENCY_MS: '20',
+      MODEL_MAX_LATENCY_MS: '10',
+    });
     expect(await api.exited).toBe(1);
-    const output = api.lines.join('\n');
-    expect(output).toContain('invalid configuration');
-    expect(output).toMatch(/PORT: .*"eighty"/);
-    expect(output).toMatch(/RESULT_TTL_SECONDS: .*-5/);
+    expect(api.lines).toEqual([
+      'foretell api: invalid configuration:',
+      '  PORT: must be integer (got "eighty")',
+      '  RESULT_TTL_SECONDS: must be >= 1 (got "-5")',
+      '  MODEL_MIN_LATENCY_MS: must not exceed MODEL_MAX_LATENCY_MS (got 20 > 10)',
+    ]);
 
     const consumer = start('consumer', {
       CONSUMER_CONCURRENCY: '0',
@@ -110,6 +195,10 @@ describe('configuration', () => {
       MODEL_MAX_LATENCY_MS: '3',
     });
     expect(await consumer.exited).toBe(1);
-    expect(consumer.lines.join('\n')).toMatch(/CONSUMER_CONCURRENCY: .*"0"/);
+    expect(consumer.lines).toEqual([
+      'foretell consumer: invalid configuration:',
+      '  CONSUMER_CONCURRENCY: must be >= 1 (got "0")',
+      '  MODEL_MIN_LATENCY_MS: must not exceed MODEL_MAX_LATENCY_MS (got 9 > 3)',
+    ]);
   });
 });

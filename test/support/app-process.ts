@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait-for.js';
 
@@ -10,56 +11,120 @@ export const ENTRIES = {
   consumer: 'apps/consumer/dist/main.js',
 } as const;
 
+/** The packages whose `dist` the processes run: each `.ts` file under `src` is built to a `.js` file under `dist`. */
+const BUILT_PACKAGES = ['apps/api', 'apps/consumer', 'packages/shared'] as const;
+
 export interface AppProcess {
   readonly child: ChildProcess;
   /** Every line the process printed so far (stdout and stderr). */
   readonly lines: string[];
-  /** Resolves with the exit code (or signal name) once the process is gone. */
+  /** The lines it printed on stdout alone. */
+  readonly stdout: string[];
+  /** Resolves with the exit code (or signal name) once the process is gone and its output read. */
   readonly exited: Promise<number | string>;
   /** Sends SIGKILL if it is still running; resolves once it is gone. */
   kill(): Promise<void>;
+  /**
+   * Throws, with the exit code and everything the process printed, if it is
+   * gone: pass it as `unless` to every wait on the process, so that one that
+   * died at start fails the wait at once instead of at its deadline.
+   */
+  readonly assertRunning: () => void;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+/**
+ * Throws unless every source file of the built packages is older than its
+ * output: the unit tests run the sources, the processes run `dist`, and a
+ * stale `dist` would test yesterday's code while the sources pass.
+ * `root` is the repository unless another tree is given.
+ */
+export function assertDistFresh(root = ROOT): void {
+  for (const pkg of BUILT_PACKAGES) {
+    for (const source of sourceFiles(join(root, pkg, 'src'))) {
+      const output = join(root, pkg, 'dist', relative(join(root, pkg, 'src'), source)).replace(/\.ts$/, '.js');
+      const outputTime = existsSync(output) ? statSync(output).mtimeMs : -1;
+      if (outputTime < statSync(source).mtimeMs) {
+        const [from, to] = [relative(root, source), relative(root, output)];
+        throw new Error(
+          `dist is stale: run the build (${from} is ${outputTime < 0 ? `not built: no ${to}` : `newer than ${to}`})`,
+        );
+      }
+    }
+  }
 }
 
 /**
  * Starts a built app (`node apps/<app>/dist/...`) as the operator would, with
- * only the given environment on top of PATH. The test command builds first.
+ * only the given environment on top of PATH. Fails if `dist` is older than
+ * the sources; the test command builds first.
  */
 export function startApp(app: keyof typeof ENTRIES, env: Record<string, string>): AppProcess {
   const entry = ENTRIES[app];
   if (!existsSync(`${ROOT}${entry}`)) throw new Error(`${entry} is missing: run the build first (npm test does)`);
+  assertDistFresh();
   const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
-  let buffered = '';
-  const collect = (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    lines.push(...parts);
+  const stdout: string[] = [];
+  const collect = (stream: NodeJS.ReadableStream, into: string[][]) => {
+    let buffered = '';
+    const push = (line: string) => into.forEach((list) => list.push(line));
+    stream.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      parts.forEach(push);
+    });
+    // A last line without its newline still counts.
+    stream.once('end', () => {
+      if (buffered !== '') push(buffered);
+    });
   };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
+  collect(child.stdout, [lines, stdout]);
+  collect(child.stderr, [lines]);
+  let gone: number | string | undefined;
+  // 'close', not 'exit': by then every line the process printed is in `lines`.
   const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('close', (code, signal) => {
+      gone = code ?? signal ?? 'unknown';
+      resolve(gone);
+    });
   });
   return {
     child,
     lines,
+    stdout,
     exited,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
+    assertRunning: () => {
+      if (gone === undefined) return;
+      throw new Error(`the ${app} process exited (${gone}); it printed:\n${lines.join('\n')}`);
+    },
   };
 }
 
-/** Waits until the process has printed a log line whose `msg` is `message`. */
+/** Waits until the process has printed a log line whose `msg` is `message`; fails at once if it exits without. */
 export function waitForLog(app: AppProcess, message: string, timeoutMs = 10_000): Promise<string> {
-  return waitFor(() => app.lines.find((line) => line.includes(`"msg":"${message}"`)), {
+  const find = () => app.lines.find((line) => line.includes(`"msg":"${message}"`));
+  return waitFor(find, {
     timeoutMs,
     what: `log "${message}"`,
+    unless: () => {
+      if (find() === undefined) app.assertRunning();
+    },
   });
 }

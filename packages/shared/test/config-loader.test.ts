@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { checkLatencyRange, CommonConfigProperties, ConfigError, loadConfig } from '../src/config-loader.js';
+import { CommonConfigProperties, ConfigError, latencyRangeCheck, loadConfig } from '../src/config-loader.js';
 
 const Schema = Type.Object({
   ...CommonConfigProperties,
@@ -12,6 +12,9 @@ describe('loadConfig', () => {
     const config = loadConfig(Schema, {});
     expect(config).toEqual({
       REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_SENTINELS: '',
+      REDIS_SENTINEL_NAME: 'mymaster',
+      REDIS_SENTINEL_PASSWORD: '',
       KEY_PREFIX: 'foretell',
       RESULT_TTL_SECONDS: 86400,
       MODEL_MIN_LATENCY_MS: 10000,
@@ -50,7 +53,43 @@ describe('loadConfig', () => {
   });
 
   it('refuses a latency range whose minimum exceeds its maximum', () => {
-    const config = loadConfig(Schema, { MODEL_MIN_LATENCY_MS: '20', MODEL_MAX_LATENCY_MS: '10' });
-    expect(() => checkLatencyRange(config)).toThrow(/MODEL_MIN_LATENCY_MS/);
+    expect(problemsOf({ MODEL_MIN_LATENCY_MS: '20', MODEL_MAX_LATENCY_MS: '10' })).toEqual([
+      'MODEL_MIN_LATENCY_MS: must not exceed MODEL_MAX_LATENCY_MS (got 20 > 10)',
+    ]);
+    expect(
+      loadConfig(Schema, { MODEL_MIN_LATENCY_MS: '10', MODEL_MAX_LATENCY_MS: '10' }, [latencyRangeCheck]),
+    ).toMatchObject({ MODEL_MIN_LATENCY_MS: 10, MODEL_MAX_LATENCY_MS: 10 });
+  });
+
+  it('reports the cross-variable problems together with the bad variables', () => {
+    expect(
+      problemsOf({ PORT: 'eighty', MODEL_MIN_LATENCY_MS: '9', MODEL_MAX_LATENCY_MS: '3', RESULT_TTL_SECONDS: '-5' }),
+    ).toEqual([
+      'RESULT_TTL_SECONDS: must be >= 1 (got "-5")',
+      'PORT: must be integer (got "eighty")',
+      'MODEL_MIN_LATENCY_MS: must not exceed MODEL_MAX_LATENCY_MS (got 9 > 3)',
+    ]);
+  });
+
+  it('runs a cross-variable check only on the variables that parsed', () => {
+    // The bad bound is named once, for itself; the range is not judged against a value that did not parse.
+    expect(problemsOf({ MODEL_MIN_LATENCY_MS: '9', MODEL_MAX_LATENCY_MS: 'three' })).toEqual([
+      'MODEL_MAX_LATENCY_MS: must be integer (got "three")',
+    ]);
+    // A bound left unset takes its default, against which the other is checked.
+    expect(problemsOf({ MODEL_MIN_LATENCY_MS: '20000' })).toEqual([
+      'MODEL_MIN_LATENCY_MS: must not exceed MODEL_MAX_LATENCY_MS (got 20000 > 17000)',
+    ]);
   });
 });
+
+/** The problems loadConfig names for `env`, in its order; none if it loads. */
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(Schema, env, [latencyRangeCheck]);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
