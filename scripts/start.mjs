@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ensureSystemCommand, installDependencies, log, pnpm, REDIS_SERVER, runMain } from './lib/run.mjs';
-import { startLocalRedis } from './lib/local-redis.mjs';
+import { DEFAULT_LOCAL_MAXMEMORY, startLocalRedis } from './lib/local-redis.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const COLORS = { redis: 31, api: 36, consumer: 35 };
@@ -49,11 +49,13 @@ runMain(async () => {
     const redisServer = await ensureSystemCommand(REDIS_SERVER);
     const port = Number(env.LOCAL_REDIS_PORT || 6379);
     const dir = env.LOCAL_REDIS_DIR || `${root}.data/redis`;
-    log(`starting redis-server on 127.0.0.1:${port} (data in ${dir}, AOF on)`);
+    const maxMemory = env.LOCAL_REDIS_MAXMEMORY || DEFAULT_LOCAL_MAXMEMORY;
+    log(`starting redis-server on 127.0.0.1:${port} (data in ${dir}, AOF on, maxmemory ${maxMemory})`);
     const redis = await startLocalRedis({
       redisServer,
       port,
       dir,
+      maxMemory,
       onLine: (child) => prefixLines('redis', child),
     });
     children.set('redis', redis);

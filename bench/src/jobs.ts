@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ENQUEUE_JOB_LUA, type RedisKeys } from '@foretell/shared';
+import { ENQUEUE_JOB_LUA, enqueueJobArgs, type RedisKeys } from '@foretell/shared';
 import type { Redis } from 'ioredis';
 import { ASYNC_HEADERS, PREDICT_BODY, runLoad } from './load.js';
 import { waitFor } from './wait-for.js';
@@ -25,12 +25,12 @@ export async function fillBacklog(redis: Redis, keys: RedisKeys, count: number, 
   const ids: string[] = [];
   for (let start = 0; start < count; start += CHUNK) {
     const pipeline = redis.pipeline();
-    const now = String(Date.now());
     for (let i = start; i < Math.min(count, start + CHUNK); i += 1) {
       const id = randomUUID();
       ids.push(id);
-      // No cap (0) and no idempotency key (''), as the API sends for a plain async POST.
-      pipeline.evalsha(sha, 2, keys.job(id), keys.jobs, id, input, now, String(DAY_SECONDS), '0', '');
+      // No caps and no idempotency key, as the API sends for a plain async POST with MAX_QUEUE_* 0.
+      const call = { id, input, ttlSeconds: DAY_SECONDS, maxQueueLength: 0, maxQueueBytes: 0 };
+      pipeline.evalsha(sha, ...enqueueJobArgs(keys, call));
     }
     const replies = (await pipeline.exec()) ?? [];
     const failed = replies.find(([error]) => error !== null);

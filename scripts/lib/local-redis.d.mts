@@ -5,6 +5,9 @@ import type { Readable } from 'node:stream';
 
 export type RedisProcess = ChildProcessByStdio<null, Readable, Readable>;
 
+/** `maxmemory` of `npm start`'s Redis unless LOCAL_REDIS_MAXMEMORY says otherwise: `256mb`. */
+export const DEFAULT_LOCAL_MAXMEMORY: string;
+
 /** A port nobody listens on right now, picked by the kernel. */
 export function freePort(): Promise<number>;
 
@@ -22,6 +25,8 @@ export interface LaunchRedisOptions {
   readonly tempPrefix?: string;
   /** `appendonly yes` (fsync every second) instead of no persistence; default false. */
   readonly appendOnly?: boolean;
+  /** `maxmemory` (bytes, or with a unit: `256mb`); default none (no limit). */
+  readonly maxMemory?: string | number;
   /** Its own process group, so that Ctrl-C in a terminal does not reach it; default false. */
   readonly detached?: boolean;
   /** Called with each redis-server process (start and every restart) before it prints: read its output here. */
@@ -30,6 +35,10 @@ export interface LaunchRedisOptions {
   readonly startTimeoutMs?: number;
   /** How long a SIGTERM may take before SIGKILL; default 10 s. */
   readonly stopGraceMs?: number;
+  /** A configuration file, read before the arguments (a sentinel needs one it can rewrite); default none. */
+  readonly configFile?: string;
+  /** More arguments, after foretell's own (e.g. `--replicaof host port`, `--sentinel`); default none. */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface LocalRedis {
@@ -50,7 +59,7 @@ export interface LocalRedis {
 
 /**
  * Starts redis-server on 127.0.0.1 (`--save ''`, `noeviction`,
- * `hash-max-listpack-value 1024`, AOF as asked) and resolves once it answers
+ * `hash-max-listpack-value 1024`, AOF and `maxmemory` as asked) and resolves once it answers
  * PING. Rejects at once, with its output, if it exits while starting.
  */
 export function launchRedis(options?: LaunchRedisOptions): Promise<LocalRedis>;
@@ -60,7 +69,9 @@ export interface StartLocalRedisOptions {
   readonly port: number;
   readonly dir: string;
   readonly onLine: (child: RedisProcess) => void;
+  /** Default DEFAULT_LOCAL_MAXMEMORY. */
+  readonly maxMemory?: string | number;
 }
 
-/** `npm start`'s Redis: AOF on, data kept in `dir`, own process group. Rejects (exitCode 1) if the port is taken. */
+/** `npm start`'s Redis: AOF on, `maxmemory`, data kept in `dir`, own process group. Rejects (exitCode 1) if the port is taken. */
 export function startLocalRedis(options: StartLocalRedisOptions): Promise<RedisProcess>;

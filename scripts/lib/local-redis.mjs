@@ -16,6 +16,16 @@ const TAIL_LINES = 30;
 const PROBE_TIMEOUT_MS = 1000;
 const PROBE_INTERVAL_MS = 50;
 
+/**
+ * `maxmemory` of `npm start`'s Redis (LOCAL_REDIS_MAXMEMORY overrides it),
+ * as docker-compose.yml's default: room for the default backlog bytes cap
+ * (MAX_QUEUE_BYTES, 64 MiB of inputs, each held twice: stream entry and job
+ * hash) and for about half a million small finished jobs kept
+ * RESULT_TTL_SECONDS, yet small enough for a laptop. Past it Redis refuses
+ * new jobs (503 REDIS_FULL) instead of growing until the kernel kills it.
+ */
+export const DEFAULT_LOCAL_MAXMEMORY = '256mb';
+
 /** A port nobody listens on right now, picked by the kernel. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -95,18 +105,25 @@ export async function launchRedis({
   dir: wantedDir,
   tempPrefix = 'foretell-redis-',
   appendOnly = false,
+  maxMemory,
   detached = false,
   onSpawn,
   startTimeoutMs = 10_000,
   stopGraceMs = 10_000,
+  configFile,
+  extraArgs = [],
 } = {}) {
   const port = wantedPort ?? (await freePort());
   const madeDir = wantedDir === undefined;
   const dir = madeDir ? await mkdtemp(join(tmpdir(), tempPrefix)) : wantedDir;
   if (!madeDir) mkdirSync(dir, { recursive: true });
-  const args = ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', ''];
+  // redis-server reads a configuration file only as its first argument.
+  const args = configFile === undefined ? [] : [configFile];
+  args.push('--port', String(port), '--bind', HOST, '--dir', dir, '--save', '');
   args.push('--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'everysec');
   args.push('--maxmemory-policy', 'noeviction', '--hash-max-listpack-value', '1024');
+  if (maxMemory !== undefined) args.push('--maxmemory', String(maxMemory));
+  args.push(...extraArgs);
   let child;
 
   const start = async () => {
@@ -196,12 +213,13 @@ export async function launchRedis({
 }
 
 /**
- * `npm start`'s Redis: AOF on, data in `dir` (kept), in its own process group
- * so that Ctrl-C reaches the runner first (Redis must outlive the apps'
- * drain). `onLine` gets the process before it prints, to show its output.
- * Resolves with the process once it answers PING.
+ * `npm start`'s Redis: AOF on, `maxmemory` (DEFAULT_LOCAL_MAXMEMORY unless
+ * given), data in `dir` (kept), in its own process group so that Ctrl-C
+ * reaches the runner first (Redis must outlive the apps' drain). `onLine`
+ * gets the process before it prints, to show its output. Resolves with the
+ * process once it answers PING.
  */
-export async function startLocalRedis({ redisServer, port, dir, onLine }) {
+export async function startLocalRedis({ redisServer, port, dir, onLine, maxMemory = DEFAULT_LOCAL_MAXMEMORY }) {
   if (await isPortTaken(port)) {
     throw Object.assign(
       new Error(
@@ -210,6 +228,14 @@ export async function startLocalRedis({ redisServer, port, dir, onLine }) {
       { exitCode: 1 },
     );
   }
-  const redis = await launchRedis({ redisServer, port, dir, appendOnly: true, detached: true, onSpawn: onLine });
+  const redis = await launchRedis({
+    redisServer,
+    port,
+    dir,
+    appendOnly: true,
+    maxMemory,
+    detached: true,
+    onSpawn: onLine,
+  });
   return redis.child;
 }

@@ -24,6 +24,7 @@ interface Service {
   healthcheck?: { test?: string[] };
   stop_grace_period?: string;
   volumes?: string[];
+  profiles?: string[];
 }
 
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service>; volumes?: object };
@@ -93,7 +94,33 @@ function effective(svc: Service, schema: ConfigSchema, name: string): string {
 
 describe('docker-compose.yml', () => {
   it('runs redis, the api and the consumer, and nothing else', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'consumer', 'redis']);
+    const always = Object.entries(compose.services).filter(([, svc]) => svc.profiles === undefined);
+    expect(always.map(([name]) => name).sort()).toEqual(['api', 'consumer', 'redis']);
+  });
+
+  it('adds a replica and a sentinel with the sentinel profile, and lets the apps use it', () => {
+    const profiled = Object.entries(compose.services).filter(([, svc]) => svc.profiles !== undefined);
+    expect(Object.fromEntries(profiled.map(([name, svc]) => [name, svc.profiles]))).toEqual({
+      'redis-replica': ['sentinel'],
+      'redis-sentinel': ['sentinel'],
+    });
+    // The replica can take over: the primary's settings, replicating it.
+    const replica = service('redis-replica').command ?? [];
+    expect(replica.join(' ')).toContain('--replicaof redis 6379');
+    const primary = service('redis').command ?? [];
+    const valueOf = (command: string[], flag: string) =>
+      command.includes(flag) ? command[command.indexOf(flag) + 1] : undefined;
+    for (const setting of ['--appendonly', '--maxmemory', '--maxmemory-policy', '--hash-max-listpack-value']) {
+      expect(valueOf(replica, setting)).toBe(valueOf(primary, setting));
+    }
+    const sentinel = (service('redis-sentinel').command ?? []).join(' ');
+    expect(sentinel).toContain("'sentinel monitor mymaster redis 6379 1'");
+    expect(sentinel).toContain('--sentinel');
+    // mymaster is what the apps ask for by default; REDIS_SENTINELS is passed through.
+    expect((ApiConfigSchema.properties.REDIS_SENTINEL_NAME as { default?: unknown }).default).toBe('mymaster');
+    for (const app of ['api', 'consumer']) {
+      expect(environment(service(app)).REDIS_SENTINELS).toBe('${REDIS_SENTINELS:-}');
+    }
   });
 
   it('runs redis with AOF on a named volume, noeviction, and a healthcheck', () => {

@@ -5,7 +5,7 @@ import { ConsumerConfigSchema } from '../../apps/consumer/src/config.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 // Read by scripts/start.mjs and scripts/test.mjs, not by the apps.
-const RUNNER_VARIABLES = ['LOCAL_REDIS_PORT', 'LOCAL_REDIS_DIR', 'CHROMIUM_PATH'];
+const RUNNER_VARIABLES = ['LOCAL_REDIS_PORT', 'LOCAL_REDIS_DIR', 'LOCAL_REDIS_MAXMEMORY', 'CHROMIUM_PATH'];
 
 /** The configuration table: variable → default cell. */
 function configurationTable(): Map<string, string> {

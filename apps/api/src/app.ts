@@ -2,14 +2,17 @@ import { redisKeys, type Model } from '@foretell/shared';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { installAccessControl } from './auth/access-control.js';
 import type { ApiConfig } from './config.js';
 import { drainOnClose } from './drain-on-close.js';
 import { answerFrameworkError, installErrorHandling } from './error-handler.js';
+import { capConnections, httpEdgeOptions, type HttpEdgeConfig } from './http-edge.js';
 import { createJobStore } from './job-store.js';
 import { registerOpenApi } from './openapi.js';
 import { typeBoxValidatorCompiler } from './validator-compiler.js';
 import { formatValidationErrors } from './validation-messages.js';
 import { createPredictionService } from './prediction-service.js';
+import { createReplicaWait } from './replica-wait.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { predictRoutes } from './routes/predict-routes.js';
 
@@ -22,7 +25,12 @@ export interface AppDeps {
     | 'BODY_LIMIT_BYTES'
     | 'MAX_QUEUE_LENGTH'
     | 'MAX_SYNC_IN_FLIGHT'
-  >;
+  > &
+    Partial<Pick<ApiConfig, 'RATE_LIMIT_PER_MINUTE' | 'MAX_JOBS_PER_KEY' | 'DOCS_PUBLIC' | 'MAX_QUEUE_BYTES'>> &
+    Partial<Pick<ApiConfig, 'REDIS_WAIT_REPLICAS' | 'REDIS_WAIT_TIMEOUT_MS'>> &
+    HttpEdgeConfig;
+  /** API keys (from API_KEYS or API_KEYS_FILE); none or absent: /predict is open. */
+  readonly apiKeys?: readonly string[];
   /** Commands connection; the app never opens or closes it. */
   readonly redis: Redis;
   readonly model: Model;
@@ -34,8 +42,9 @@ export interface AppDeps {
  * Builds the HTTP app. It never listens, reads the environment or handles
  * signals: server.ts does, and tests call this with their own Redis.
  */
-export async function buildApp({ config, redis, model, logger }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, redis, model, logger, apiKeys = [] }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...httpEdgeOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: false,
     frameworkErrors: answerFrameworkError,
@@ -49,6 +58,7 @@ export async function buildApp({ config, redis, model, logger }: AppDeps): Promi
     // by the error handler at any level.
     logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(logger?.level ?? '') }),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  capConnections(app, config);
 
   app.setValidatorCompiler(typeBoxValidatorCompiler);
   // JSON only: without this, Fastify parses text/plain too, and a plain-text
@@ -56,19 +66,32 @@ export async function buildApp({ config, redis, model, logger }: AppDeps): Promi
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
   drainOnClose(app);
-  await registerOpenApi(app);
+  const access = installAccessControl(app, redis, {
+    apiKeys,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE ?? 0,
+    maxJobsPerKey: config.MAX_JOBS_PER_KEY ?? 0,
+    rateLimitPrefix: redisKeys(config.KEY_PREFIX).rateLimits,
+  });
+  await registerOpenApi(app, {
+    bearerAuth: access !== undefined,
+    ...(access && config.DOCS_PUBLIC === 'false' && { docsHook: access.requireKey }),
+  });
 
   const store = createJobStore(redis, redisKeys(config.KEY_PREFIX), {
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     maxQueueLength: config.MAX_QUEUE_LENGTH,
+    maxQueueBytes: config.MAX_QUEUE_BYTES ?? 0,
   });
   const predictions = createPredictionService({
     model,
     store,
     syncTimeoutMs: config.SYNC_TIMEOUT_MS,
     maxSyncInFlight: config.MAX_SYNC_IN_FLIGHT,
+    ...(config.REDIS_WAIT_REPLICAS && {
+      replicaWait: createReplicaWait(redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS ?? 500),
+    }),
   });
-  await app.register(predictRoutes, { predictions });
+  await app.register(predictRoutes, { predictions, access });
   await app.register(healthRoutes, { store });
   return app;
 }

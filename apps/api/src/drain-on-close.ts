@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 
@@ -10,32 +11,44 @@ import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
  * `preClose` means every connection is idle when the server closes. Meanwhile
  * new requests get 503 with our error body (the app is built with
  * `return503OnClosing: false`, whose body is not of our format).
+ *
+ * A request whose body is still arriving is not waited for: a client that
+ * stalls its upload would hold the shutdown until the grace period ends (and
+ * the process exits 1). No work has started for it; once the others are
+ * answered, the server closes its socket (`forceCloseConnections`, see
+ * http-edge.ts).
  */
 export function drainOnClose(app: FastifyInstance): void {
-  let inFlight = 0;
+  const inFlight = new Set<IncomingMessage>();
   let drained: (() => void) | undefined;
   let closing = false;
 
-  const onClosed = () => {
-    inFlight -= 1;
-    if (inFlight === 0) drained?.();
+  // `complete`: Node has parsed the whole request, body included.
+  const onlyUploadsLeft = () => {
+    for (const request of inFlight) if (request.complete) return false;
+    return true;
   };
+  // One listener for every response (`this`), not a closure per request.
+  function onClosed(this: ServerResponse) {
+    inFlight.delete(this.req);
+    if (drained && onlyUploadsLeft()) drained();
+  }
   // Callback style: on every request, it skips the promise an async hook costs.
-  app.addHook('onRequest', (_request, reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (closing) {
       void reply.header('Connection', 'close');
       done(new AppError('SHUTTING_DOWN', undefined, { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS }));
       return;
     }
-    inFlight += 1;
+    inFlight.add(request.raw);
     reply.raw.once('close', onClosed);
     done();
   });
 
   app.addHook('preClose', async () => {
     closing = true;
-    if (inFlight === 0) return;
-    app.log.info({ inFlight }, 'waiting for in-flight requests');
+    if (onlyUploadsLeft()) return;
+    app.log.info({ inFlight: inFlight.size }, 'waiting for in-flight requests');
     await new Promise<void>((resolve) => {
       drained = resolve;
     });

@@ -1,6 +1,7 @@
 import { MESSAGES } from '@foretell/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from './errors.js';
+import { lingerBeforeClose } from './linger-close.js';
 
 interface ErrorAnswer {
   statusCode: number;
@@ -58,6 +59,8 @@ export function installErrorHandling(app: FastifyInstance): void {
       else request.log.error({ err: error }, 'request failed');
     }
     if (retryAfterSeconds !== undefined) void reply.header('Retry-After', String(retryAfterSeconds));
+    // The client may still be sending the body we refused: let it read the 413 (see linger-close.ts).
+    if (body.code === 'BODY_TOO_LARGE') lingerBeforeClose(request.raw);
     // Not the route's response schema: it describes that route's own bodies (GET's 500 is
     // "Prediction failed." with its id), and an error body failing it would be replaced
     // by Fastify's, internals and all.

@@ -1,16 +1,17 @@
 import {
   decodeJobRecord,
   ENQUEUE_JOB_LUA,
+  enqueueJobArgs,
   type EnqueueOutcome,
   type JobRecord,
   type RedisKeys,
 } from '@foretell/shared';
 import { ReplyError, type Redis, type Result } from 'ioredis';
-import { StoreUnavailableError } from './errors.js';
+import { classifyRedisFailure } from './redis-failure.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** enqueue-job.lua; the number of keys (2, or 3 with an idempotency key) comes first. */
+    /** enqueue-job.lua; the number of keys comes first (see enqueueJobArgs). */
     foretellEnqueueJob(numberOfKeys: number, ...keysAndArgs: string[]): Result<[EnqueueOutcome, string], Context>;
   }
 }
@@ -20,6 +21,12 @@ export interface EnqueueRequest {
   readonly input: string;
   /** With the fingerprint of the request it was sent with. */
   readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+  /**
+   * The API key that submits it (its id) and that key's cap of jobs queued or
+   * running (0: none): the job is stored as the owner's, its idempotency key
+   * is the owner's own, and beyond the cap the outcome is 'owner-full'.
+   */
+  readonly owner?: { readonly id: string; readonly maxJobs: number };
 }
 
 export interface EnqueueResult {
@@ -30,28 +37,26 @@ export interface EnqueueResult {
 
 /** What the prediction service needs from Redis. */
 export interface JobStore {
-  /** Admits a job: hash (with its TTL), stream entry and idempotency record in one atomic step. */
+  /** Admits a job: caps, hash (with its TTL), stream entry, counts and idempotency record in one atomic step. */
   enqueue(request: EnqueueRequest): Promise<EnqueueResult>;
   read(id: string): Promise<JobRecord | undefined>;
   /** Whether the consumer group exists; throws StoreUnavailableError when Redis does not answer. */
   isGroupPresent(): Promise<boolean>;
+  /** Whether the node this connection reaches is a primary (a replica refuses writes); throws StoreUnavailableError when Redis does not answer. */
+  isPrimary(): Promise<boolean>;
 }
 
-// Replies that mean "Redis cannot serve right now", not "foretell sent a bad command".
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|OOM|NOREPLICAS)\b/;
-
-/**
- * Connection errors, timeouts and transient replies become
- * StoreUnavailableError (503 with Retry-After); any other reply error is a
- * bug and propagates as a 500.
- */
 function isReplyError(error: unknown): error is Error {
   return error instanceof ReplyError;
 }
 
+/**
+ * Connection errors, timeouts and transient replies become 503 (Retry-After),
+ * a write refused at maxmemory 503 REDIS_FULL; any other error (a bad reply, a
+ * bug) propagates as a 500. See redis-failure.ts.
+ */
 function classify(error: unknown): unknown {
-  if (isReplyError(error) && !TRANSIENT_REPLY.test(error.message)) return error;
-  return new StoreUnavailableError(error);
+  return classifyRedisFailure(error);
 }
 
 async function guarded<T>(operation: () => Promise<T>): Promise<T> {
@@ -66,24 +71,25 @@ export interface JobStoreSettings {
   readonly resultTtlSeconds: number;
   /** Backlog (stream length) at which async submissions are refused; 0 for none. */
   readonly maxQueueLength: number;
+  /** Bytes of the inputs in the backlog beyond which async submissions are refused; 0 (or absent) for none. */
+  readonly maxQueueBytes?: number;
 }
 
 export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStoreSettings): JobStore {
   redis.defineCommand('foretellEnqueueJob', { lua: ENQUEUE_JOB_LUA });
   return {
-    enqueue: ({ id, input, idempotency }) =>
+    enqueue: ({ id, input, idempotency, owner }) =>
       guarded(async () => {
-        const jobKeys = [keys.job(id), keys.jobs];
-        if (idempotency) jobKeys.push(keys.idempotency(idempotency.key));
         const [outcome, existingOrNewId] = await redis.foretellEnqueueJob(
-          jobKeys.length,
-          ...jobKeys,
-          id,
-          input,
-          String(Date.now()),
-          String(settings.resultTtlSeconds),
-          String(settings.maxQueueLength),
-          idempotency?.fingerprint ?? '',
+          ...enqueueJobArgs(keys, {
+            id,
+            input,
+            ttlSeconds: settings.resultTtlSeconds,
+            maxQueueLength: settings.maxQueueLength,
+            maxQueueBytes: settings.maxQueueBytes ?? 0,
+            ...(idempotency && { idempotency }),
+            ...(owner && { owner }),
+          }),
         );
         return { outcome, id: existingOrNewId };
       }),
@@ -102,5 +108,8 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
           throw error;
         }
       }),
+
+    // ROLE is O(1) and answers on replicas too: its first element is the node's role.
+    isPrimary: () => guarded(async () => ((await redis.call('ROLE')) as unknown[])[0] === 'master'),
   };
 }

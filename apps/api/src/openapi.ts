@@ -1,15 +1,42 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import type { AccessHook } from './auth/access-control.js';
+
+/** The security scheme the /predict routes name when API keys are on. */
+export const BEARER_SCHEME = 'apiKey';
+
+export interface OpenApiOptions {
+  /**
+   * API keys are on: the document declares the bearer scheme, which gives
+   * Swagger UI its "Authorize" button. Off, the document is the open one.
+   */
+  readonly bearerAuth?: boolean;
+  /** Run before every Swagger UI route and /docs/json (DOCS_PUBLIC=false: the key check). */
+  readonly docsHook?: AccessHook;
+}
 
 /**
  * The OpenAPI document at /docs/json and Swagger UI at /docs. Registered
  * before the routes so that @fastify/swagger sees each of them.
  */
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, options: OpenApiOptions = {}): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
+      ...(options.bearerAuth && {
+        components: {
+          securitySchemes: {
+            [BEARER_SCHEME]: {
+              type: 'http',
+              scheme: 'bearer',
+              description:
+                'One of the keys in `API_KEYS` or `API_KEYS_FILE`, sent as `Authorization: Bearer <key>`. ' +
+                'A job is visible only to the key that created it.',
+            },
+          },
+        },
+      }),
       info: {
         title: 'foretell',
         version: '0.1.0',
@@ -26,5 +53,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: true },
+    // Fastify awaits a hook that returns a promise; @fastify/swagger-ui's types name only the callback form.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    ...(options.docsHook && { uiHooks: { onRequest: options.docsHook } }),
   });
 }

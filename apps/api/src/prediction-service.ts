@@ -3,6 +3,7 @@ import type { JobRecord, Model, PredictionOutput } from '@foretell/shared';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
 import type { LazyAbort } from './lazy-abort.js';
+import type { ReplicaWait } from './replica-wait.js';
 
 export type PredictionLookup =
   | { kind: 'not-found' }
@@ -19,10 +20,19 @@ export interface PredictionService {
   /**
    * Stores and enqueues a job; resolves with its id once both are in Redis.
    * With an idempotency key, a repeat of the same request resolves with the
-   * first one's id (`replayed`) and enqueues nothing.
+   * first one's id (`replayed`) and enqueues nothing. With an owner (API keys
+   * on), the job is that key's: its idempotency keys are the key's own, and
+   * it counts toward the key's cap of jobs queued or running.
    */
-  submit(input: string, idempotencyKey?: string): Promise<{ id: string; replayed: boolean }>;
-  lookup(id: string): Promise<PredictionLookup>;
+  submit(input: string, idempotencyKey?: string, owner?: JobOwner): Promise<{ id: string; replayed: boolean }>;
+  /** With `ownerId` (API keys on), a job created by another key is not found, exactly like an unknown id. */
+  lookup(id: string, ownerId?: string): Promise<PredictionLookup>;
+}
+
+/** The API key a job is submitted with: its id (never the secret) and its cap of jobs queued or running (0: none). */
+export interface JobOwner {
+  readonly id: string;
+  readonly maxJobs: number;
 }
 
 export interface PredictionServiceDeps {
@@ -31,6 +41,8 @@ export interface PredictionServiceDeps {
   readonly syncTimeoutMs: number;
   /** Sync predictions running at once beyond which new ones get 503. */
   readonly maxSyncInFlight: number;
+  /** With REDIS_WAIT_REPLICAS: an async job is answered 202 only once enough replicas have it. */
+  readonly replicaWait?: ReplicaWait;
 }
 
 /** The fingerprint an idempotency key is bound to: the body is `{input}` and nothing else. */
@@ -41,8 +53,10 @@ function fingerprint(input: string): string {
 // Ids are issued as UUIDs; anything else cannot name a job, so it is not looked up.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function toLookup(record: JobRecord | undefined): PredictionLookup {
+function toLookup(record: JobRecord | undefined, ownerId: string | undefined): PredictionLookup {
   if (record === undefined) return { kind: 'not-found' };
+  // Without keys (ownerId undefined) every job is visible, as in the seed contract.
+  if (ownerId !== undefined && record.owner !== ownerId) return { kind: 'not-found' };
   switch (record.status) {
     case 'queued':
     case 'processing':
@@ -55,7 +69,7 @@ function toLookup(record: JobRecord | undefined): PredictionLookup {
 }
 
 export function createPredictionService(deps: PredictionServiceDeps): PredictionService {
-  const { model, store, syncTimeoutMs, maxSyncInFlight } = deps;
+  const { model, store, syncTimeoutMs, maxSyncInFlight, replicaWait } = deps;
   let syncInFlight = 0;
   const overloaded = { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS };
 
@@ -84,10 +98,19 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       }
     },
 
-    async submit(input, idempotencyKey) {
+    async submit(input, idempotencyKey, owner) {
       const idempotency =
         idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
-      const { outcome, id } = await store.enqueue({ id: randomUUID(), input, ...(idempotency && { idempotency }) });
+      const { outcome, id } = await store.enqueue({
+        id: randomUUID(),
+        input,
+        ...(idempotency && { idempotency }),
+        ...(owner && { owner }),
+      });
+      // A replay waits too: the first answer may have been this 503.
+      if ((outcome === 'queued' || outcome === 'replayed') && replicaWait && !(await replicaWait())) {
+        throw new AppError('NOT_REPLICATED', undefined, overloaded);
+      }
       switch (outcome) {
         case 'queued':
           return { id, replayed: false };
@@ -97,12 +120,14 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
           throw new AppError('IDEMPOTENCY_KEY_REUSED');
         case 'full':
           throw new AppError('QUEUE_FULL', undefined, overloaded);
+        case 'owner-full':
+          throw new AppError('TOO_MANY_JOBS', undefined, overloaded);
       }
     },
 
-    async lookup(id) {
+    async lookup(id, ownerId) {
       if (!UUID.test(id)) return { kind: 'not-found' };
-      return toLookup(await store.read(id.toLowerCase()));
+      return toLookup(await store.read(id.toLowerCase()), ownerId);
     },
   };
 }

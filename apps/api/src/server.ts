@@ -1,16 +1,19 @@
-import { once } from 'node:events';
+import { hostname } from 'node:os';
 import { ConfigError, loadModel } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
+import { loadApiKeys } from './auth/access-config.js';
 import { loadApiConfig } from './config.js';
 import { createApiRedis } from './redis-connection.js';
 
 // The one impure entrypoint: reads the environment, opens Redis, listens,
 // and shuts down in order on SIGINT/SIGTERM (a second signal forces exit).
-const config = (() => {
+const { config, apiKeys } = (() => {
   try {
-    return loadApiConfig(process.env);
+    const config = loadApiConfig(process.env);
+    // API_KEYS_FILE is read here with the rest of the configuration: a bad key file fails the start the same way.
+    return { config, apiKeys: loadApiKeys(config) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`foretell api: ${error.message}\n`);
@@ -18,9 +21,16 @@ const config = (() => {
   }
 })();
 const log = pino({ level: config.LOG_LEVEL, base: { service: 'api' } });
-const model = await loadModel(config);
-const redis = createApiRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, log);
-const app = await buildApp({ config, redis, model, logger: log });
+// A model module that does not fit fails the start with one line saying why, as a bad setting does.
+const model = await loadModel(config).catch((error: unknown) => {
+  process.stderr.write(`foretell api: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
+const redis = createApiRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, log, config);
+// Named, so that CLIENT LIST shows which process holds a connection. ioredis
+// sends the name on every (re)connect, and the first one happens after this tick.
+redis.options.connectionName = `foretell-api:${hostname()}-${process.pid}`;
+const app = await buildApp({ config, redis, model, logger: log, apiKeys });
 
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, logger: log }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'shutting down after an unexpected error');
@@ -31,7 +41,15 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, logger: log }, async ({ signal
 });
 
 // Serve even if Redis is not up yet: /ready and 503s say so until it is.
+// Not `once(redis, 'ready')`: it rejects on the first connection error, and
+// that rejection would end the process (a crash loop while Redis starts).
 if (redis.status !== 'ready') {
-  await Promise.race([once(redis, 'ready'), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 await app.listen({ port: config.PORT, host: config.HOST });

@@ -22,8 +22,19 @@ function describe(error: FastifySchemaValidationError, dataVar: string): string 
   return `${where(dataVar, error.instancePath)} ${error.message ?? 'is invalid'}`;
 }
 
+// A name is echoed at most this long, and at most this many names: the answer stays one short sentence.
+const NAME_CHARACTERS = 32;
+const NAMES = 3;
+
+function shortName(name: unknown): string {
+  const text = String(name);
+  return `'${text.length > NAME_CHARACTERS ? `${text.slice(0, NAME_CHARACTERS)}…` : text}'`;
+}
+
 function listOf(names: unknown): string {
-  return Array.isArray(names) ? names.map((name) => `'${String(name)}'`).join(', ') : "'?'";
+  if (!Array.isArray(names)) return "'?'";
+  const shown = names.slice(0, NAMES).map(shortName).join(', ');
+  return names.length > NAMES ? `${shown} and ${names.length - NAMES} more` : shown;
 }
 
 /**
@@ -31,6 +42,9 @@ function listOf(names: unknown): string {
  * of a request, e.g. "body/input must be string".
  */
 export function formatValidationErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
-  const sentences = [...new Set(errors.map((error) => describe(error, dataVar)).filter((s) => s !== undefined))];
+  const sentences = [...new Set(errors.map((error) => describe(error, dataVar)).filter((s) => s !== undefined))].slice(
+    0,
+    NAMES,
+  );
   return new Error(sentences.join('; ') || `${dataVar} is invalid`);
 }

@@ -2,6 +2,7 @@ import { decodeJobRecord } from '@foretell/shared';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TEST_CONFIG, useTestApp } from './build-test-app.js';
+import { clientWith, KEY_A, KEY_B, NOT_A_KEY, useKeyedApps } from './keyed-app.js';
 
 const ctx = useTestApp();
 
@@ -126,12 +127,14 @@ const bodyNearTheLimit = fc
 const validInput = fc.oneof(
   fc.string({ minLength: 1, maxLength: 100, unit: 'grapheme' }),
   fc.string({ minLength: 1, maxLength: 100, unit: 'binary' }),
-  // Any UTF-16 code unit, lone surrogates included: valid JSON as `\\ud800`, so the echo must keep them.
-  fc.string({
-    minLength: 1,
-    maxLength: 100,
-    unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
-  }),
+  // Any UTF-16 code unit, pairs included; lone surrogates (valid JSON as `\\ud800`) are not well-formed input: 400.
+  fc
+    .string({
+      minLength: 1,
+      maxLength: 100,
+      unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+    })
+    .map((input) => input.replace(/\p{Cs}/gu, '\u{fffd}')),
 );
 
 const requestBody = fc.oneof(
@@ -235,5 +238,75 @@ describe('HTTP fuzz', () => {
       { numRuns: VALID_INPUT_RUNS },
     );
     expect(await expectServingWithWellFormedJobs()).toBe(VALID_INPUT_RUNS);
+  });
+});
+
+/** What a client may put in Authorization: anything legal, near-miss keys, other schemes, 16 KiB, Latin-1 bytes. */
+const authorization = fc.oneof(
+  // A configured key as it should be sent: often enough that admitted requests are fuzzed too.
+  { arbitrary: fc.constantFrom(`Bearer ${KEY_A}`, `Bearer ${KEY_B}`), weight: 2 },
+  legalHeaderValue,
+  legalHeaderValue.map((value) => `Bearer ${value}`),
+  fc
+    .tuple(
+      fc.constantFrom(KEY_A, KEY_B, NOT_A_KEY),
+      fc.constantFrom('Bearer ', 'bearer ', 'BEARER  ', 'Basic ', 'Bearer\t', 'Bearer', ''),
+      fc.constantFrom('', ' ', '=', 'x', ' x', '\t'),
+      fc.boolean(),
+    )
+    .map(([key, scheme, suffix, cut]) => `${scheme}${cut ? key.slice(1) : key}${suffix}`),
+  fc.nat({ max: 16 * 1024 }).map((length) => `Bearer ${'k'.repeat(length)}`),
+  fc
+    .string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((code) => String.fromCharCode(code)), maxLength: 300 })
+    .map((value) => `Bearer ${value}`),
+);
+
+/** Whether `header` carries a configured key as RFC 6750 spells it: the one case that gets past the 401. */
+const CARRIES_A_KEY = new RegExp(`^bearer +(${KEY_A}|${KEY_B}) *$`, 'i');
+
+const keyedRequest = fc.record({
+  authorization: fc.option(authorization, { nil: undefined }),
+  route: fc.oneof(
+    fc.record({ kind: fc.constant('post' as const), async: fc.boolean(), input: validInput }),
+    // Ids the router routes: a URL it cannot (bad percent-encoding, an id over 16 KiB) is a 404 before any hook.
+    fc.record({
+      kind: fc.constant('get' as const),
+      id: fc.oneof(fc.uuid(), fc.string({ unit: 'binary', maxLength: 200 })),
+    }),
+  ),
+});
+
+describe('HTTP fuzz of Authorization, with API keys on', () => {
+  const keyed = useKeyedApps();
+  const MISSING = '{"error":"This route needs an API key: send Authorization: Bearer <key>.","code":"UNAUTHORIZED"}';
+  const INVALID = '{"error":"The API key is not valid.","code":"INVALID_API_KEY"}';
+
+  it('answers 401 with a short JSON sentence and a challenge unless a configured key is sent, and never a 5xx', async () => {
+    // The rate limiter runs on every admitted request (its limit far above this run's count).
+    const app = await keyed.build({ config: { RATE_LIMIT_PER_MINUTE: 1_000_000 } });
+    let admitted = 0;
+    await fc.assert(
+      fc.asyncProperty(keyedRequest, async ({ authorization: header, route }) => {
+        const client = clientWith(app, header === undefined ? {} : { authorization: header });
+        const response =
+          route.kind === 'post'
+            ? await client.post({ input: route.input }, route.async ? { 'async-mode': 'true' } : {})
+            : await client.get(route.id);
+        expect(response.status, response.body).toSatisfy(isAllowedStatus);
+        if (header !== undefined && CARRIES_A_KEY.test(header)) {
+          admitted += 1;
+          expect(response.status, response.body).not.toBe(401);
+          expect(response.headers['www-authenticate']).toBeUndefined();
+          return;
+        }
+        expect(response.status).toBe(401);
+        expect([MISSING, INVALID]).toContain(response.body);
+        expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="foretell"(, error="invalid_token")?$/);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+    // Both outcomes were reached: the property checked admitted requests too.
+    expect(admitted).toBeGreaterThan(0);
+    expect(admitted).toBeLessThan(FUZZ_RUNS);
   });
 });

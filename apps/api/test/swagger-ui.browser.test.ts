@@ -184,3 +184,91 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
     expect(response.body).toContain('Prediction ID not found.');
   });
 });
+
+describe('Swagger UI with API keys, in headless Chromium', { timeout: 60_000 }, () => {
+  const KEY = 'swagger-ui-test-key-0123456789abcdef';
+  let t: TestRedis | undefined;
+  let app: FastifyInstance | undefined;
+  let browser: Browser | undefined;
+  let origin = '';
+  let openTab: LocalPage | undefined;
+  const tab = (): LocalPage => {
+    if (!openTab) throw new Error('no page: beforeEach failed');
+    return openTab;
+  };
+
+  beforeAll(async () => {
+    t = testRedis();
+    app = await buildApp({
+      config: { ...loadApiConfig({ API_KEYS: KEY }), KEY_PREFIX: t.prefix, RESULT_TTL_SECONDS: 60 },
+      redis: t.redis,
+      model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
+      apiKeys: [KEY],
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the app is not listening on TCP');
+    origin = `http://127.0.0.1:${address.port}`;
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await t?.cleanup();
+  });
+
+  beforeEach(async () => {
+    openTab = undefined;
+    if (!browser) throw new Error('no browser');
+    openTab = await openLocalPage(browser, origin);
+    await openTab.page.goto(`${origin}/docs`);
+    await openTab.page.locator('.opblock').first().waitFor();
+  });
+
+  afterEach(async () => {
+    const own = openTab;
+    openTab = undefined;
+    if (!own) return;
+    await own.close();
+    expect(own.offsite).toEqual([]);
+    expect(own.pageErrors).toEqual([]);
+  });
+
+  it('shows 401 before "Authorize", then runs POST /predict with the bearer key it was given', async () => {
+    const page = tab().page;
+    const op = operation(page, 'post', '/predict');
+    await tryItOut(op);
+    await op.locator('textarea.body-param__text').fill('{"input": "hello with a key"}');
+    const refused = await execute(op);
+    expect(refused.status).toBe('401');
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'This route needs an API key: send Authorization: Bearer <key>.',
+      code: 'UNAUTHORIZED',
+    });
+    expect(refused.curl).not.toMatch(/authorization/i);
+
+    // The page-wide "Authorize" button opens the bearer scheme's form.
+    await page.locator('.auth-wrapper .authorize').click();
+    const dialog = page.locator('.dialog-ux');
+    await dialog.locator('#auth-bearer-value').fill(KEY);
+    await dialog.locator('.auth-btn-wrapper .modal-btn.authorize').click();
+    await dialog.locator('.auth-btn-wrapper .modal-btn', { hasText: 'Logout' }).waitFor();
+    await dialog.locator('.btn-done').click();
+
+    const served = await execute(op);
+    expect(served.status).toBe('200');
+    expect(JSON.parse(served.body)).toEqual({ input: 'hello with a key', result: mockResult('hello with a key') });
+    expect(served.curl).toContain(`-H 'Authorization: Bearer ${KEY}'`);
+  });
+
+  it('marks the /predict operations as locked and leaves the probes open', async () => {
+    const page = tab().page;
+    const locked = (method: string, path: string) =>
+      operation(page, method, path).locator('.opblock-summary .authorization__btn').count();
+    expect(await locked('post', '/predict')).toBe(1);
+    expect(await locked('get', '/predict/{prediction_id}')).toBe(1);
+    expect(await locked('get', '/health')).toBe(0);
+    expect(await locked('get', '/ready')).toBe(0);
+  });
+});

@@ -1,4 +1,10 @@
-import { checkLatencyRange, CommonConfigProperties, loadConfig } from '@foretell/shared';
+import {
+  CommonConfigProperties,
+  latencyRangeCheck,
+  loadConfig,
+  redisSentinelsCheck,
+  type ConfigCheck,
+} from '@foretell/shared';
 import { Type, type Static } from 'typebox';
 
 export const ConsumerConfigSchema = Type.Object({
@@ -16,43 +22,85 @@ export const ConsumerConfigSchema = Type.Object({
   CONSUMER_BLOCK_MS: Type.Integer({
     default: 5000,
     minimum: 1,
+    maximum: 600000,
     description: 'How long one XREADGROUP waits for new entries before asking again.',
   }),
   MAX_ATTEMPTS: Type.Integer({
     default: 3,
     minimum: 1,
+    maximum: 1000,
     description: 'Attempts per job, the first included, before it fails for good; a reclaim after a crash counts.',
   }),
   RETRY_BASE_DELAY_MS: Type.Integer({
     default: 1000,
     minimum: 0,
+    maximum: 86400000,
     description: 'Delay before the first retry; doubled for each further one, with jitter.',
   }),
   RETRY_MAX_DELAY_MS: Type.Integer({
     default: 60000,
     minimum: 0,
+    maximum: 86400000,
     description: 'Longest delay between two attempts.',
   }),
   CLAIM_IDLE_MS: Type.Integer({
     default: 30000,
     minimum: 100,
+    maximum: 3600000,
     description: 'An entry pending this long without a heartbeat (its consumer died) is reclaimed by another consumer.',
   }),
   CONSUMER_REMOVE_IDLE_MS: Type.Integer({
     default: 3600000,
     minimum: 1000,
+    // A week: also below a Node timer's 2^31 - 1 ms.
+    maximum: 604800000,
     description: 'Consumers idle this long with nothing pending are removed from the group.',
   }),
   SHUTDOWN_GRACE_MS: Type.Integer({
     default: 30000,
     minimum: 0,
+    maximum: 3600000,
     description: 'On SIGTERM/SIGINT, how long jobs in hand may run; unfinished ones stay pending for another consumer.',
+  }),
+  DEAD_LETTER_MAX_LENGTH: Type.Integer({
+    default: 10000,
+    minimum: 1,
+    maximum: 10000000,
+    description:
+      'Dead letters kept; older ones are trimmed (approximately: whole blocks of about 100 entries, `XADD MAXLEN ~`).',
   }),
 });
 export type ConsumerConfig = Readonly<Static<typeof ConsumerConfigSchema>>;
 
+/**
+ * A consumer blocked in XREADGROUP, or running a long job between two
+ * heartbeats, looks idle to the others: the sweep must wait far longer than
+ * that before it removes a consumer.
+ */
+export const IDLE_SWEEP_FACTOR = 10;
+
+const idleSweepCheck: ConfigCheck<ConsumerConfig> = ({
+  CONSUMER_REMOVE_IDLE_MS: removeMs,
+  CONSUMER_BLOCK_MS: blockMs,
+  CLAIM_IDLE_MS: claimMs,
+}) => {
+  if (removeMs === undefined || blockMs === undefined || claimMs === undefined) return [];
+  const least = IDLE_SWEEP_FACTOR * Math.max(blockMs, claimMs);
+  return removeMs < least
+    ? [
+        `CONSUMER_REMOVE_IDLE_MS: must be at least ${IDLE_SWEEP_FACTOR} times CONSUMER_BLOCK_MS and CLAIM_IDLE_MS (${least}; got ${removeMs})`,
+      ]
+    : [];
+};
+
+/** Heartbeats renew the TTL of the jobs in hand every third of CLAIM_IDLE_MS: a TTL shorter than that would run out between two. */
+const ttlCheck: ConfigCheck<ConsumerConfig> = ({ RESULT_TTL_SECONDS: ttlSeconds, CLAIM_IDLE_MS: claimMs }) =>
+  ttlSeconds !== undefined && claimMs !== undefined && ttlSeconds * 1000 < claimMs
+    ? [
+        `RESULT_TTL_SECONDS: must be at least CLAIM_IDLE_MS in seconds (${Math.ceil(claimMs / 1000)}; got ${ttlSeconds})`,
+      ]
+    : [];
+
 export function loadConsumerConfig(env: Readonly<Record<string, string | undefined>>): ConsumerConfig {
-  const config = loadConfig(ConsumerConfigSchema, env);
-  checkLatencyRange(config);
-  return config;
+  return loadConfig(ConsumerConfigSchema, env, [latencyRangeCheck, idleSweepCheck, ttlCheck, redisSentinelsCheck]);
 }

@@ -1,5 +1,6 @@
 import { decodeJobMessage, type RedisKeys } from '@foretell/shared';
 import type { Redis } from 'ioredis';
+import { defineJobScripts } from './job-scripts.js';
 
 /** One entry of `{prefix}:dead`: a job that failed for good, or a stream entry that did not parse. */
 export interface DeadLetter {
@@ -11,6 +12,8 @@ export interface DeadLetter {
   readonly jobId?: string;
   readonly input?: string;
   readonly attempts?: number;
+  /** The API key id that submitted the job, when API keys are on. */
+  readonly owner?: string;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -22,8 +25,10 @@ function asRecord(fields: string[]): Record<string, string> {
 }
 
 /** The job a dead entry stands for: its own fields, or the poison entry's original fields if they parse now. */
-function jobOf(record: Record<string, string>): { id: string; input: string } | undefined {
-  if (record.id !== undefined && record.input !== undefined) return { id: record.id, input: record.input };
+function jobOf(record: Record<string, string>): { id: string; input: string; owner?: string } | undefined {
+  if (record.id !== undefined && record.input !== undefined) {
+    return { id: record.id, input: record.input, ...(record.owner !== undefined && { owner: record.owner }) };
+  }
   if (record.fields === undefined) return undefined;
   try {
     const original: unknown = JSON.parse(record.fields);
@@ -43,6 +48,7 @@ function toDeadLetter([entryId, fields]: Entry): DeadLetter {
     at: new Date(Number(entryId.split('-')[0])),
     reason: record.reason ?? '',
     ...(job && { jobId: job.id, input: job.input }),
+    ...(job?.owner !== undefined && { owner: job.owner }),
     ...(record.attempts !== undefined && { attempts: Number(record.attempts) }),
   };
 }
@@ -54,25 +60,29 @@ export class NotReplayableError extends Error {
 /**
  * Lists and replays dead letters. A replay queues the job again as new
  * (attempts 0, TTL renewed; its hash is recreated if it expired) and removes
- * the dead entry, in one transaction.
+ * the dead entry, in one script (replay-dead-letter), which also keeps the
+ * backlog byte count and the owner's count of jobs.
  */
 export function createDeadLetters(redis: Redis, keys: RedisKeys, resultTtlSeconds: number) {
+  defineJobScripts(redis);
+
   async function replayEntry(entry: Entry): Promise<DeadLetter> {
     const letter = toDeadLetter(entry);
     if (letter.jobId === undefined || letter.input === undefined) {
       throw new NotReplayableError(`dead entry ${letter.entryId} names no valid job (${letter.reason})`);
     }
-    const jobKey = keys.job(letter.jobId);
-    const results = await redis
-      .multi()
-      .hdel(jobKey, 'result', 'reason', 'started', 'finished')
-      .hset(jobKey, 'status', 'queued', 'input', letter.input, 'attempts', '0', 'created', String(Date.now()))
-      .expire(jobKey, resultTtlSeconds)
-      .xadd(keys.jobs, '*', 'id', letter.jobId, 'input', letter.input)
-      .xdel(keys.dead, letter.entryId)
-      .exec();
-    const failed = results?.find(([error]) => error !== null)?.[0];
-    if (failed) throw failed;
+    const scriptKeys = [keys.job(letter.jobId), keys.jobs, keys.dead, keys.backlogBytes];
+    if (letter.owner !== undefined) scriptKeys.push(keys.ownerJobs(letter.owner));
+    const replayed = await redis.foretellReplayDeadLetter(
+      scriptKeys.length,
+      ...scriptKeys,
+      letter.jobId,
+      letter.input,
+      String(resultTtlSeconds),
+      letter.entryId,
+      letter.owner ?? '',
+    );
+    if (replayed !== 1) throw new NotReplayableError(`dead entry ${letter.entryId} was replayed meanwhile`);
     return letter;
   }
 

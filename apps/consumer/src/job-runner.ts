@@ -1,16 +1,20 @@
 import {
-  decodeJobMessage,
   FINISH_JOB_ALREADY_FINISHED,
   FINISH_JOB_MISSING,
+  FINISH_JOB_WRITTEN,
   isRetryable,
+  MODEL_FAILURE_REASON,
   START_JOB_ALREADY_FINISHED,
+  START_JOB_ATTEMPTS_SPENT,
   START_JOB_MISSING,
+  type DecodedJobMessage,
   type Model,
   type RedisKeys,
 } from '@foretell/shared';
 import { createCallBatcher } from './call-batcher.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { ScriptKeys } from './job-scripts.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
 export interface ConsumerStats {
@@ -41,22 +45,47 @@ export interface JobRunnerDeps {
   readonly stats: ConsumerStats;
   readonly retry: RetryPolicy;
   readonly resultTtlSeconds: number;
+  /** Cap of the dead-letter stream (approximate trimming). */
+  readonly deadLetterMaxLength: number;
   /** Aborted when the shutdown grace period is over: the job is left pending. */
   readonly hardStop: AbortSignal;
 }
 
+/** Runs one stream entry (already decoded) to its end; never called twice at once for one entry. */
+export type JobRunner = (entryId: string, fields: string[], decoded: DecodedJobMessage) => Promise<void>;
+
 // Jobs per start-jobs / finish-jobs call: bounds a script's run time and its argument count.
 const MAX_BATCH = 1000;
 
-interface Outcome {
+/** The job a stream entry names. */
+interface JobRef {
   readonly entryId: string;
   readonly id: string;
-  readonly outcome: 'succeeded' | 'failed';
+  readonly owner: string | undefined;
+  /** Of the entry's input, in UTF-8: what the backlog byte count gets back when the entry is released. */
+  readonly bytes: number;
+}
+
+interface Outcome {
+  readonly job: JobRef;
+  readonly outcome: 'succeeded' | 'failed' | 'release';
+  /** The result, or the reason the client reads. */
   readonly value: string;
+  /** For a failure: the reason kept in the dead-letter stream (the model's own message). */
+  readonly detail: string;
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * What a client reads of a failure: the model's own message only when the
+ * model marked the error as meant for them (not retryable); any other
+ * message may carry internals, and stays in the logs and the dead letter.
+ */
+function clientReason(error: unknown, detail: string): string {
+  return isRetryable(error) || detail === '' ? MODEL_FAILURE_REASON : detail;
 }
 
 /**
@@ -66,8 +95,10 @@ function messageOf(error: unknown): string {
  * entry is acked only once its outcome is stored. Starts and finishes of jobs
  * in the same tick share one script call.
  */
-export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: string[]) => Promise<void> {
+export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const { redis, model, keys, log, stats, retry } = deps;
+  const ttl = String(deps.resultTtlSeconds);
+  const ownerKey = (owner: string | undefined) => (owner === undefined ? undefined : keys.ownerJobs(owner));
   // One controller per running job, all aborted with hardStop. Handing every
   // job hardStop itself would hang thousands of listeners on one signal, and
   // Node scans a signal's listener list on every add (quadratic in jobs held).
@@ -77,79 +108,133 @@ export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: 
   });
 
   async function deadLetterPoison(entryId: string, fields: string[], reason: string): Promise<void> {
-    await redis
-      .multi()
-      .xadd(keys.dead, '*', 'entry', entryId, 'reason', reason, 'fields', JSON.stringify(fields))
-      .xack(keys.jobs, keys.group, entryId)
-      .xdel(keys.jobs, entryId)
-      .exec();
+    const inputAt = fields.findIndex((field, i) => i % 2 === 0 && field === 'input');
+    const input = inputAt < 0 ? '' : (fields[inputAt + 1] ?? '');
+    await redis.foretellDeadLetterEntry(
+      3,
+      keys.jobs,
+      keys.dead,
+      keys.backlogBytes,
+      keys.group,
+      entryId,
+      reason,
+      JSON.stringify(fields),
+      String(deps.deadLetterMaxLength),
+      String(Buffer.byteLength(input, 'utf8')),
+    );
     stats.poison += 1;
     log.warn({ entryId, reason }, 'poison entry dead-lettered');
   }
 
-  const startJob = createCallBatcher<string, number>(
-    (jobKeys) => redis.foretellStartJobs(jobKeys.length, ...jobKeys, String(Date.now())),
-    MAX_BATCH,
-  );
+  const startJob = createCallBatcher<JobRef, number>((jobs) => {
+    const scriptKeys = new ScriptKeys();
+    const perJob = jobs.flatMap(({ id, owner }) => [
+      id,
+      scriptKeys.indexOf(keys.job(id)),
+      scriptKeys.indexOf(ownerKey(owner)),
+    ]);
+    return redis.foretellStartJobs(
+      scriptKeys.keys.length,
+      ...scriptKeys.keys,
+      ttl,
+      String(retry.maxAttempts),
+      ...perJob,
+    );
+  }, MAX_BATCH);
 
   const finishJob = createCallBatcher<Outcome, number>((outcomes) => {
-    const jobKeys = outcomes.map(({ id }) => keys.job(id));
-    const perJob = outcomes.flatMap(({ entryId, id, outcome, value }) => [entryId, id, outcome, value]);
+    const scriptKeys = new ScriptKeys([keys.jobs, keys.dead, keys.backlogBytes]);
+    const perJob = outcomes.flatMap(({ job, outcome, value, detail }) => [
+      job.entryId,
+      job.id,
+      scriptKeys.indexOf(keys.job(job.id)),
+      scriptKeys.indexOf(ownerKey(job.owner)),
+      outcome,
+      value,
+      detail,
+      String(job.bytes),
+    ]);
     return redis.foretellFinishJobs(
-      2 + jobKeys.length,
-      keys.jobs,
-      keys.dead,
-      ...jobKeys,
+      scriptKeys.keys.length,
+      ...scriptKeys.keys,
       keys.group,
-      String(Date.now()),
-      String(deps.resultTtlSeconds),
+      ttl,
       keys.done,
+      String(deps.deadLetterMaxLength),
       ...perJob,
     );
   }, MAX_BATCH);
 
   /** Stores the outcome (unless one is stored already) and acks the entry; counts what happened. */
-  async function finish(entryId: string, id: string, outcome: 'succeeded' | 'failed', value: string): Promise<void> {
-    const written = await finishJob({ entryId, id, outcome, value });
-    if (written === FINISH_JOB_ALREADY_FINISHED) stats.duplicates += 1;
+  async function finish(job: JobRef, outcome: 'succeeded' | 'failed', value: string, detail: string): Promise<void> {
+    const written = await finishJob({ job, outcome, value, detail });
+    if (written === FINISH_JOB_WRITTEN) stats[outcome] += 1;
+    else if (written === FINISH_JOB_ALREADY_FINISHED) stats.duplicates += 1;
     else if (written === FINISH_JOB_MISSING) {
       stats.expired += 1;
-      log.warn({ jobId: id, entryId }, 'job hash expired before it ran; entry dropped');
-    } else stats[outcome] += 1;
+      log.warn({ jobId: job.id, entryId: job.entryId }, 'job hash expired before its outcome was stored');
+    }
   }
 
-  async function scheduleRetry(entryId: string, id: string, attempt: number, reason: string): Promise<void> {
+  /** Acks and deletes the entry of a job that is gone or done, and writes nothing else. */
+  async function release(job: JobRef): Promise<void> {
+    await finishJob({ job, outcome: 'release', value: '', detail: '' });
+  }
+
+  async function scheduleRetry(job: JobRef, attempt: number, reason: string): Promise<void> {
     const delayMs = retryDelayMs(attempt, retry);
+    const jobKeys = [keys.job(job.id), keys.jobs, keys.retries, keys.backlogBytes];
+    const owner = ownerKey(job.owner);
+    if (owner !== undefined) jobKeys.push(owner);
     const scheduled = await redis.foretellRetryJob(
-      keys.job(id),
-      keys.jobs,
-      keys.retries,
+      jobKeys.length,
+      ...jobKeys,
       keys.group,
-      entryId,
-      id,
+      job.entryId,
+      job.id,
       reason,
-      String(Date.now() + delayMs),
+      String(delayMs),
+      ttl,
+      String(job.bytes),
     );
     if (scheduled === 1) {
       stats.retried += 1;
-      log.info({ jobId: id, attempt, delayMs, reason }, 'attempt failed; retry scheduled');
+      log.info({ jobId: job.id, attempt, delayMs, reason }, 'attempt failed; retry scheduled');
     }
   }
 
-  return async function runJob(entryId, fields) {
-    const decoded = decodeJobMessage(fields);
-    if (!decoded.ok) return deadLetterPoison(entryId, fields, decoded.reason);
-    const { id, input } = decoded.message;
+  function leftPending(job: JobRef): void {
+    log.warn(
+      { jobId: job.id, entryId: job.entryId },
+      'shutdown grace period over; job left pending for another consumer',
+    );
+  }
 
-    const attempt = await startJob(keys.job(id));
-    // Gone or done: finish only releases the entry (and counts why).
-    if (attempt === START_JOB_MISSING || attempt === START_JOB_ALREADY_FINISHED) {
-      return finish(entryId, id, 'succeeded', '');
+  return async function runJob(entryId, fields, decoded) {
+    if (!decoded.ok) return deadLetterPoison(entryId, fields, decoded.reason);
+    const { id, input, owner } = decoded.message;
+    const job: JobRef = { entryId, id, owner, bytes: Buffer.byteLength(input, 'utf8') };
+    // Read just before the grace period ended: not started, so no attempt is counted.
+    if (deps.hardStop.aborted) return leftPending(job);
+
+    const attempt = await startJob(job);
+    if (attempt === START_JOB_MISSING) {
+      stats.expired += 1;
+      log.warn({ jobId: id, entryId }, 'job hash expired before it ran; entry dropped');
+      return release(job);
+    }
+    if (attempt === START_JOB_ALREADY_FINISHED) {
+      stats.duplicates += 1;
+      return release(job);
     }
     // Only reclaims after crashes can get here: a job that keeps killing its consumers.
-    if (attempt > retry.maxAttempts) {
-      return finish(entryId, id, 'failed', `gave up after ${retry.maxAttempts} attempts: its consumers stopped`);
+    if (attempt === START_JOB_ATTEMPTS_SPENT) {
+      const reason = `gave up after ${retry.maxAttempts} attempts: its consumers stopped`;
+      return finish(job, 'failed', reason, reason);
     }
+    // The grace period may have ended while the start script was in flight:
+    // the job's controller below would not be among those aborted then.
+    if (deps.hardStop.aborted) return leftPending(job);
 
     const startedAt = Date.now();
     let result: unknown;
@@ -159,18 +244,15 @@ export function createJobRunner(deps: JobRunnerDeps): (entryId: string, fields: 
       result = await model.predict(input, { signal: cancel.signal });
       if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
     } catch (error) {
-      if (deps.hardStop.aborted) {
-        log.warn({ jobId: id, entryId }, 'shutdown grace period over; job left pending for another consumer');
-        return;
-      }
-      const reason = messageOf(error);
-      if (isRetryable(error) && attempt < retry.maxAttempts) return scheduleRetry(entryId, id, attempt, reason);
+      if (deps.hardStop.aborted) return leftPending(job);
+      const detail = messageOf(error);
+      if (isRetryable(error) && attempt < retry.maxAttempts) return scheduleRetry(job, attempt, detail);
       log.warn({ jobId: id, attempt, err: error }, 'job failed for good');
-      return finish(entryId, id, 'failed', reason);
+      return finish(job, 'failed', clientReason(error, detail), detail);
     } finally {
       running.delete(cancel);
     }
-    await finish(entryId, id, 'succeeded', result);
+    await finish(job, 'succeeded', result, '');
     // The finished hash keeps no creation or start time: timings live here. The
     // entry id's first part is when it was added to the stream.
     if (log.isLevelEnabled('debug')) {

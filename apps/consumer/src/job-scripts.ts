@@ -1,29 +1,26 @@
-import { FINISH_JOBS_LUA, PROMOTE_RETRIES_LUA, RETRY_JOB_LUA, START_JOBS_LUA } from '@foretell/shared';
+import {
+  DEAD_LETTER_ENTRY_LUA,
+  FINISH_JOBS_LUA,
+  HEARTBEAT_ENTRIES_LUA,
+  PROMOTE_RETRIES_LUA,
+  REMOVE_IDLE_CONSUMERS_LUA,
+  REPLAY_DEAD_LETTER_LUA,
+  RETRY_JOB_LUA,
+  START_JOBS_LUA,
+} from '@foretell/shared';
 import type { Redis, Result } from 'ioredis';
 
+// Each takes the number of keys first, then the keys, then the arguments (see each script's file).
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** start-jobs.lua: the number of job hashes, the hashes, then now. */
     foretellStartJobs(numberOfKeys: number, ...keysAndArgs: string[]): Result<number[], Context>;
-    /** finish-jobs.lua: the number of keys, the keys, then the arguments. */
     foretellFinishJobs(numberOfKeys: number, ...keysAndArgs: string[]): Result<number[], Context>;
-    foretellRetryJob(
-      jobKey: string,
-      jobsStream: string,
-      retries: string,
-      group: string,
-      entryId: string,
-      jobId: string,
-      reason: string,
-      dueAt: string,
-    ): Result<number, Context>;
-    foretellPromoteRetries(
-      retries: string,
-      jobsStream: string,
-      now: string,
-      limit: string,
-      jobKeyPrefix: string,
-    ): Result<number, Context>;
+    foretellRetryJob(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+    foretellPromoteRetries(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+    foretellDeadLetterEntry(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+    foretellHeartbeatEntries(numberOfKeys: number, ...keysAndArgs: string[]): Result<string[], Context>;
+    foretellRemoveIdleConsumers(numberOfKeys: number, ...keysAndArgs: string[]): Result<string[], Context>;
+    foretellReplayDeadLetter(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }
 
@@ -34,6 +31,34 @@ declare module 'ioredis' {
 export function defineJobScripts(redis: Redis): void {
   redis.defineCommand('foretellStartJobs', { lua: START_JOBS_LUA });
   redis.defineCommand('foretellFinishJobs', { lua: FINISH_JOBS_LUA });
-  redis.defineCommand('foretellRetryJob', { numberOfKeys: 3, lua: RETRY_JOB_LUA });
-  redis.defineCommand('foretellPromoteRetries', { numberOfKeys: 2, lua: PROMOTE_RETRIES_LUA });
+  redis.defineCommand('foretellRetryJob', { lua: RETRY_JOB_LUA });
+  redis.defineCommand('foretellPromoteRetries', { lua: PROMOTE_RETRIES_LUA });
+  redis.defineCommand('foretellDeadLetterEntry', { lua: DEAD_LETTER_ENTRY_LUA });
+  redis.defineCommand('foretellHeartbeatEntries', { lua: HEARTBEAT_ENTRIES_LUA });
+  redis.defineCommand('foretellRemoveIdleConsumers', { lua: REMOVE_IDLE_CONSUMERS_LUA });
+  redis.defineCommand('foretellReplayDeadLetter', { lua: REPLAY_DEAD_LETTER_LUA });
+}
+
+/**
+ * The keys of one batched script call, each once, after the script's fixed
+ * ones: a job's arguments name its keys by their (1-based) index in KEYS.
+ */
+export class ScriptKeys {
+  readonly keys: string[];
+  private readonly indexes = new Map<string, number>();
+
+  constructor(fixed: readonly string[] = []) {
+    this.keys = [...fixed];
+  }
+
+  /** The index of `key` in KEYS, as the argument the script reads; '0' for no key. */
+  indexOf(key: string | undefined): string {
+    if (key === undefined) return '0';
+    let index = this.indexes.get(key);
+    if (index === undefined) {
+      index = this.keys.push(key);
+      this.indexes.set(key, index);
+    }
+    return String(index);
+  }
 }

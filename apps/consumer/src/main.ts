@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import { ConfigError, loadModel, redisKeys } from '@foretell/shared';
+import { ConfigError, createRedisConnection, loadModel, redisKeys } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConsumerConfig } from './config.js';
 import { createConsumer } from './stream-consumer.js';
@@ -20,14 +19,24 @@ const config = (() => {
 const log = pino({ level: config.LOG_LEVEL, base: { service: 'consumer' } });
 const model = await loadModel(config);
 
+const consumerName = config.CONSUMER_NAME || `${hostname()}-${process.pid}`;
+
 // Commands wait through a Redis outage (retried after reconnecting) rather
-// than fail: a finished job's result is worth keeping.
-const redis = new Redis(config.REDIS_URL, {
-  maxRetriesPerRequest: null,
-  // Jobs finishing in the same tick share one write to Redis.
-  enableAutoPipelining: true,
-  retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-});
+// than fail: a finished job's result is worth keeping. A READONLY reply (a
+// failover demoted the node) reconnects to the primary and resends; the
+// blocking reader, a duplicate of this connection, does the same.
+const redis = createRedisConnection(
+  config,
+  {
+    // Named, so that CLIENT LIST shows which process holds a connection.
+    connectionName: `foretell-consumer:${consumerName.replace(/[^\w.:-]/g, '_')}`,
+    maxRetriesPerRequest: null,
+    // Jobs finishing in the same tick share one write to Redis.
+    enableAutoPipelining: true,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  },
+  log,
+);
 redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
 
 const consumer = createConsumer({
@@ -36,7 +45,7 @@ const consumer = createConsumer({
   keys: redisKeys(config.KEY_PREFIX),
   log,
   settings: {
-    name: config.CONSUMER_NAME || `${hostname()}-${process.pid}`,
+    name: consumerName,
     concurrency: config.CONSUMER_CONCURRENCY,
     blockMs: config.CONSUMER_BLOCK_MS,
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
@@ -48,6 +57,7 @@ const consumer = createConsumer({
     },
     claimIdleMs: config.CLAIM_IDLE_MS,
     removeIdleConsumersAfterMs: config.CONSUMER_REMOVE_IDLE_MS,
+    deadLetterMaxLength: config.DEAD_LETTER_MAX_LENGTH,
   },
 });
 

@@ -1,8 +1,15 @@
-import type { RedisKeys } from '@foretell/shared';
+import type { JobMessage, RedisKeys } from '@foretell/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { ScriptKeys } from './job-scripts.js';
 
 export type StreamEntry = [id: string, fields: string[]];
+
+/** An entry a consumer has in hand, and the job it names (none for one that does not parse). */
+export interface HeldEntry {
+  readonly entryId: string;
+  readonly job: Pick<JobMessage, 'id' | 'owner'> | undefined;
+}
 
 export interface RecoveryDeps {
   readonly redis: Redis;
@@ -13,17 +20,12 @@ export interface RecoveryDeps {
   readonly claimIdleMs: number;
   /** Consumers idle this long with nothing pending are removed from the group. */
   readonly removeIdleConsumersAfterMs: number;
+  /** Renewed on the jobs in hand at each heartbeat. */
+  readonly resultTtlSeconds: number;
 }
 
 // Retries moved back to the stream per call: bounds the script's run time.
 const PROMOTE_BATCH = 1000;
-
-/** Pairs of a flat Redis reply, `[k1, v1, k2, v2]`, as an object. */
-function fieldsOf(flat: unknown[]): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
-  return record;
-}
 
 /**
  * The consumer's upkeep of the group, run periodically: it keeps its own
@@ -37,6 +39,7 @@ export function createPendingRecovery({
   consumerName,
   claimIdleMs,
   removeIdleConsumersAfterMs,
+  resultTtlSeconds,
 }: RecoveryDeps) {
   let claimCursor = '0-0';
 
@@ -44,22 +47,38 @@ export function createPendingRecovery({
     /** Moves due retries back onto the stream; resolves with how many. */
     promoteRetries(): Promise<number> {
       return redis.foretellPromoteRetries(
+        3,
         keys.retries,
         keys.jobs,
-        String(Date.now()),
+        keys.backlogBytes,
         String(PROMOTE_BATCH),
         keys.jobPrefix,
       );
     },
 
     /**
-     * Resets the idle time of the entries this consumer is running (XCLAIM to
-     * itself, JUSTID: no delivery counted), so that a long model call is never
-     * mistaken for a dead consumer and claimed by another.
+     * Resets the idle time of the entries this consumer is running, and the
+     * TTL of their jobs, so that a long model call is never mistaken for a
+     * dead consumer nor outlived by its job. Resolves with the entries that
+     * another consumer has taken over (they are left to it).
      */
-    async heartbeat(entryIds: string[]): Promise<void> {
-      if (entryIds.length === 0) return;
-      await redis.xclaim(keys.jobs, keys.group, consumerName, 0, ...entryIds, 'JUSTID');
+    async heartbeat(entries: readonly HeldEntry[]): Promise<string[]> {
+      if (entries.length === 0) return [];
+      const scriptKeys = new ScriptKeys([keys.jobs]);
+      const perEntry = entries.flatMap(({ entryId, job }) => [
+        entryId,
+        job?.id ?? '',
+        scriptKeys.indexOf(job && keys.job(job.id)),
+        scriptKeys.indexOf(job?.owner === undefined ? undefined : keys.ownerJobs(job.owner)),
+      ]);
+      return redis.foretellHeartbeatEntries(
+        scriptKeys.keys.length,
+        ...scriptKeys.keys,
+        keys.group,
+        consumerName,
+        String(resultTtlSeconds),
+        ...perEntry,
+      );
     },
 
     /** Takes over up to `count` entries idle longer than the claim timeout. */
@@ -80,16 +99,16 @@ export function createPendingRecovery({
       return claimed;
     },
 
-    /** Removes consumers idle for long with nothing pending (safe: they own no entry). */
+    /** Removes consumers idle for long with nothing pending, in one atomic script (so none is handed an entry meanwhile). */
     async removeIdleConsumers(): Promise<void> {
-      const consumers = (await redis.xinfo('CONSUMERS', keys.jobs, keys.group)) as unknown[][];
-      for (const consumer of consumers.map(fieldsOf)) {
-        const name = String(consumer.name);
-        if (name === consumerName || Number(consumer.pending) > 0) continue;
-        if (Number(consumer.idle) < removeIdleConsumersAfterMs) continue;
-        await redis.xgroup('DELCONSUMER', keys.jobs, keys.group, name);
-        log.info({ consumer: name }, 'removed an idle consumer from the group');
-      }
+      const removed = await redis.foretellRemoveIdleConsumers(
+        1,
+        keys.jobs,
+        keys.group,
+        consumerName,
+        String(removeIdleConsumersAfterMs),
+      );
+      for (const consumer of removed) log.info({ consumer }, 'removed an idle consumer from the group');
     },
   };
 }

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Model, RedisKeys } from '@foretell/shared';
+import { decodeJobMessage, type Model, type RedisKeys } from '@foretell/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createJobRunner, emptyStats, type ConsumerStats } from './job-runner.js';
 import { defineJobScripts } from './job-scripts.js';
-import { createPendingRecovery, type StreamEntry } from './pending-recovery.js';
+import { createPendingRecovery, type HeldEntry, type StreamEntry } from './pending-recovery.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 export type { ConsumerStats } from './job-runner.js';
@@ -18,6 +18,8 @@ export interface ConsumerSettings {
   readonly retry: RetryPolicy;
   readonly claimIdleMs: number;
   readonly removeIdleConsumersAfterMs: number;
+  /** Cap of the dead-letter stream (approximate trimming). */
+  readonly deadLetterMaxLength: number;
 }
 
 export interface ConsumerDeps {
@@ -48,6 +50,23 @@ const UNBLOCK_RETRY_MS = 50;
 const UNBLOCK_PATIENCE_MS = 2000;
 // Idle consumers are looked for at most this often (and at half their idle limit).
 const IDLE_SWEEP_MAX_MS = 60_000;
+// Upkeep (due retries, stale entries of dead consumers) runs at least this often.
+const UPKEEP_MAX_MS = 1000;
+
+/**
+ * How often the entries in hand are heartbeated: a third of the claim
+ * timeout, so that two heartbeats may be late before another consumer takes
+ * an entry over. Each heartbeat is written to the AOF and the replicas, once
+ * per entry in hand: every second, 256 entries in hand came to gigabytes a day.
+ */
+export function heartbeatPeriodMs(claimIdleMs: number): number {
+  return Math.max(20, Math.floor(claimIdleMs / 3));
+}
+
+/** An entry being run, and the job it names (none for an entry that does not parse). */
+interface InFlight extends HeldEntry {
+  readonly done: Promise<void>;
+}
 
 function isAbort(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
@@ -80,7 +99,7 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
   reader.on('error', (err) => log.warn({ err }, 'redis reader connection error'));
 
   const stats = emptyStats();
-  const inFlight = new Map<string, Promise<void>>();
+  const inFlight = new Map<string, InFlight>();
   // `stopping` ends reading and claiming; the upkeep loop goes on heartbeating
   // the jobs in hand until they are drained (`upkeepStop`); `hardStop` aborts
   // the model calls once the grace period is over.
@@ -95,6 +114,7 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     stats,
     retry: settings.retry,
     resultTtlSeconds: settings.resultTtlSeconds,
+    deadLetterMaxLength: settings.deadLetterMaxLength,
     hardStop: hardStop.signal,
   });
   const recovery = createPendingRecovery({
@@ -104,9 +124,10 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     consumerName: settings.name,
     claimIdleMs: settings.claimIdleMs,
     removeIdleConsumersAfterMs: settings.removeIdleConsumersAfterMs,
+    resultTtlSeconds: settings.resultTtlSeconds,
   });
-  // Often enough that an entry in hand is heartbeated several times per claim timeout.
-  const upkeepEveryMs = Math.max(20, Math.min(1000, Math.floor(settings.claimIdleMs / 3)));
+  const heartbeatEveryMs = heartbeatPeriodMs(settings.claimIdleMs);
+  const upkeepEveryMs = Math.min(UPKEEP_MAX_MS, heartbeatEveryMs);
   let slotFreed: (() => void) | undefined;
   let reading: Promise<void> | undefined;
   let upkeep: Promise<void> | undefined;
@@ -125,7 +146,8 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
   function track([entryId, fields]: StreamEntry): void {
     // Claimed back while still running here (a missed heartbeat): one run is enough.
     if (inFlight.has(entryId)) return;
-    const job = runJob(entryId, fields)
+    const decoded = decodeJobMessage(fields);
+    const done = runJob(entryId, fields, decoded)
       .catch((err: unknown) => {
         // Not acked: the entry stays pending and is reclaimed after the claim timeout.
         log.error({ err, entryId }, 'job could not be completed; entry left pending');
@@ -135,7 +157,7 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
         slotFreed?.();
         slotFreed = undefined;
       });
-    inFlight.set(entryId, job);
+    inFlight.set(entryId, { entryId, job: decoded.ok ? decoded.message : undefined, done });
   }
 
   const freeSlots = () => settings.concurrency - inFlight.size;
@@ -219,12 +241,27 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     }
   }
 
+  // Entries another consumer took over while this one stalled: no longer heartbeated.
+  const lost = new Set<string>();
+  async function heartbeat(): Promise<void> {
+    const held = [...inFlight.values()].filter(({ entryId }) => !lost.has(entryId));
+    for (const entryId of await recovery.heartbeat(held)) {
+      lost.add(entryId);
+      log.warn({ entryId }, 'entry taken over by another consumer after a stall; finishing the run in hand anyway');
+    }
+    for (const entryId of lost) if (!inFlight.has(entryId)) lost.delete(entryId);
+  }
+
   async function upkeepLoop(): Promise<void> {
     const sweepEveryMs = Math.min(IDLE_SWEEP_MAX_MS, settings.removeIdleConsumersAfterMs / 2);
     let nextSweep = Date.now() + sweepEveryMs;
+    let nextHeartbeat = 0;
     while (!upkeepStop.signal.aborted) {
       try {
-        await recovery.heartbeat([...inFlight.keys()]);
+        if (Date.now() >= nextHeartbeat) {
+          nextHeartbeat = Date.now() + heartbeatEveryMs;
+          await heartbeat();
+        }
         if (!stopping.signal.aborted) {
           await recovery.promoteRetries();
           if (Date.now() >= nextSweep) {
@@ -273,10 +310,14 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
   async function drain(): Promise<void> {
     if (inFlight.size === 0) return;
     log.info({ inFlight: inFlight.size }, 'draining jobs in hand');
-    const drained = Promise.allSettled([...inFlight.values()]).then(() => true);
+    const running = () => [...inFlight.values()].map(({ done }) => done);
+    const drained = Promise.allSettled(running()).then(() => true);
     const inTime = await Promise.race([drained, sleep(settings.shutdownGraceMs, false, { ref: false })]);
-    if (!inTime) hardStop.abort();
-    await Promise.allSettled([...inFlight.values()]);
+    if (!inTime) {
+      log.warn({ inFlight: inFlight.size }, 'shutdown grace period over; stopping the jobs in hand');
+      hardStop.abort();
+    }
+    await Promise.allSettled(running());
   }
 
   return {
@@ -285,7 +326,12 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
 
     async start() {
       if (reading) return;
-      await ensureGroup();
+      // At maxmemory the group cannot be created (XGROUP CREATE is refused): the
+      // read loop creates it on NOGROUP once Redis has room, rather than a crash loop.
+      await ensureGroup().catch((err: unknown) => {
+        if (!messageOf(err).startsWith('OOM')) throw err;
+        log.warn({ err }, 'Redis is full: the consumer group will be created once it has room');
+      });
       const crashed = (err: unknown) => log.fatal({ err }, 'consumer loop crashed');
       reading = readLoop().catch(crashed);
       upkeep = upkeepLoop().catch(crashed);

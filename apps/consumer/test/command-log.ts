@@ -7,6 +7,8 @@ import type { Redis } from 'ioredis';
  */
 export interface CommandLog {
   readonly commands: readonly (readonly string[])[];
+  /** When Redis ran each of `commands` (Unix ms, by its own clock), in the same order. */
+  readonly times: readonly number[];
   /** Resolves once MONITOR is on: commands run from then on are logged. */
   readonly ready: Promise<void>;
   /** How many commands logged so far `matches` accepts. */
@@ -23,13 +25,16 @@ export function logCommandsOn(redis: Redis, key: string): CommandLog {
   const monitor = redis.duplicate({ monitor: true, lazyConnect: false });
   monitor.on('error', () => undefined);
   const commands: string[][] = [];
-  monitor.on('monitor', (_time: string, args: string[]) => {
+  const times: number[] = [];
+  monitor.on('monitor', (time: string, args: string[]) => {
     if (!args.includes(key)) return;
     const [name = '', ...rest] = args;
     commands.push([name.toLowerCase(), ...rest]);
+    times.push(Number(time) * 1000);
   });
   return {
     commands,
+    times,
     ready: new Promise((resolve) => monitor.once('monitoring', () => resolve())),
     count: (matches) => commands.filter(matches).length,
     close: () => monitor.disconnect(),

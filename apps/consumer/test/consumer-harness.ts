@@ -1,6 +1,6 @@
-import { createMockModel, ENQUEUE_JOB_LUA, type Model } from '@foretell/shared';
+import { createMockModel, ENQUEUE_JOB_LUA, enqueueJobArgs, type Model } from '@foretell/shared';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
 import { createConsumer, readerConnectionName, type Consumer, type ConsumerSettings } from '../src/stream-consumer.js';
@@ -15,6 +15,7 @@ const SETTINGS: Omit<ConsumerSettings, 'name'> = {
   retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
   claimIdleMs: 60_000,
   removeIdleConsumersAfterMs: 3_600_000,
+  deadLetterMaxLength: 10_000,
 };
 
 /**
@@ -69,6 +70,11 @@ export interface HarnessOptions {
   settings?: Partial<ConsumerSettings>;
   /** Another harness's prefix, for several consumers in one group. */
   prefix?: string;
+  /**
+   * A URL that leads to the run's Redis another way (a relay): the consumer
+   * then gets connections of its own there, and the test's `redis` stays direct.
+   */
+  connectVia?: string;
 }
 
 async function clientNamed(redis: Redis, name: string): Promise<Record<string, string> | undefined> {
@@ -92,14 +98,19 @@ function createHarness(options: HarnessOptions): Harness {
   const t = testRedis(options.prefix);
   const settings = { name: uniqueName('test-consumer'), ...SETTINGS, ...options.settings };
   const logs: LogLine[] = [];
+  const own = options.connectVia === undefined ? undefined : new Redis(options.connectVia, { maxRetriesPerRequest: 1 });
+  own?.on('error', () => undefined);
   const consumer = createConsumer({
-    redis: t.redis,
+    redis: own ?? t.redis,
     model: options.model ?? createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
     keys: t.keys,
     log: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) }),
     settings,
   });
   const closers: (() => Promise<unknown>)[] = [];
+  const closeOwn = async () => {
+    await own?.quit().catch(() => own.disconnect());
+  };
   return {
     ...t,
     consumer,
@@ -108,7 +119,8 @@ function createHarness(options: HarnessOptions): Harness {
     logs,
     async enqueue(input, ttlSeconds = 3600) {
       const id = randomUUID();
-      await t.redis.eval(ENQUEUE_JOB_LUA, 2, t.keys.job(id), t.keys.jobs, id, input, Date.now(), ttlSeconds, 0, '');
+      const call = { id, input, ttlSeconds, maxQueueLength: 0, maxQueueBytes: 0 };
+      await t.redis.eval(ENQUEUE_JOB_LUA, ...enqueueJobArgs(t.keys, call));
       return id;
     },
     async subscribe(channel) {
@@ -130,7 +142,10 @@ function createHarness(options: HarnessOptions): Harness {
       // A model still holding calls would keep the drain waiting out its grace period.
       const model = options.model as Partial<HeldModel> | undefined;
       model?.releaseAll?.();
-      const results = await Promise.allSettled([consumer.close(), ...closers.splice(0).map((close) => close())]);
+      const results = await Promise.allSettled([
+        consumer.close().finally(closeOwn),
+        ...closers.splice(0).map((close) => close()),
+      ]);
       const failure = results.find((result) => result.status === 'rejected');
       if (failure) throw failure.reason;
     },

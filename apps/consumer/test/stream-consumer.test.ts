@@ -1,4 +1,4 @@
-import { mockResult } from '@foretell/shared';
+import { mockResult, MODEL_FAILURE_REASON } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { harnessPool, type Harness } from './consumer-harness.js';
@@ -127,7 +127,7 @@ describe('the stream consumer', () => {
     await h.consumer.start();
     const id = await h.enqueue('doomed');
     await waitFor(async () => (await statusOf(h, id)) === 'failed', { what: 'failed job' });
-    expect(await h.redis.hget(h.keys.job(id), 'reason')).toBe('model exploded');
+    expect(await h.redis.hget(h.keys.job(id), 'reason')).toBe(MODEL_FAILURE_REASON);
     const dead = await h.redis.xrange(h.keys.dead, '-', '+');
     expect(dead.map(([, fields]) => fields)).toEqual([
       ['id', id, 'input', 'doomed', 'reason', 'model exploded', 'attempts', '1'],

@@ -23,15 +23,39 @@ function expectation(schema: TSchema, value: unknown): string {
   return Value.Errors(schema, value)[0]?.message ?? 'is invalid';
 }
 
+// Variables whose value is a secret as a whole: never echoed.
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN|API_KEYS$/;
+// `scheme://user:password@host`: the part between `//` and the last `@` before the path.
+const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
+
+/** A URL without its user and password: what logs and error messages may show. */
+export function redactCredentials(value: string): string {
+  return value.replace(URL_CREDENTIALS, '$1***@');
+}
+
+/** A bad value as a config error shows it: quoted, credentials and secrets left out. */
+function shown(name: string, raw: string): string {
+  return SECRET_NAME.test(name) ? '(hidden)' : JSON.stringify(redactCredentials(raw));
+}
+
+/**
+ * A rule across variables (one variable's bound set by another). It gets only
+ * the variables that parsed, so it must skip a rule whose fields are missing,
+ * and returns its problems, each starting with the variable to fix.
+ */
+export type ConfigCheck<T> = (parsed: Readonly<Partial<T>>) => readonly string[];
+
 /**
  * Reads the variables a schema names from `env`, converts them to their
- * types, fills defaults and validates. Throws a ConfigError naming every bad
- * variable at once, so an operator fixes them in one go. The result is frozen.
- * An empty variable counts as unset, as in docker compose's `FOO=`.
+ * types, fills defaults and validates, then runs the cross-variable `checks`
+ * on whatever parsed. Throws a ConfigError naming every bad variable at once,
+ * those of the checks too, so an operator fixes them in one go. The result is
+ * frozen. An empty variable counts as unset, as in docker compose's `FOO=`.
  */
 export function loadConfig<T extends TObject>(
   schema: T,
   env: Readonly<Record<string, string | undefined>>,
+  checks: readonly ConfigCheck<Static<T>>[] = [],
 ): Readonly<Static<T>> {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -40,13 +64,15 @@ export function loadConfig<T extends TObject>(
     if (raw === undefined || raw === '') {
       const fallback = (property as { default?: unknown }).default;
       if (fallback === undefined) problems.push(`${name}: is required`);
-      config[name] = fallback;
+      else config[name] = fallback;
       continue;
     }
     const value = parseValue(property, raw);
     if (Value.Check(property, value)) config[name] = value;
-    else problems.push(`${name}: ${expectation(property, value)} (got ${JSON.stringify(raw)})`);
+    else problems.push(`${name}: ${expectation(property, value)} (got ${shown(name, raw)})`);
   }
+  // A bad variable is not in `config`: the checks see it as missing.
+  for (const check of checks) problems.push(...check(config as Partial<Static<T>>));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config) as Readonly<Static<T>>;
 }
@@ -55,8 +81,28 @@ export function loadConfig<T extends TObject>(
 export const CommonConfigProperties = {
   REDIS_URL: Type.String({
     default: 'redis://127.0.0.1:6379',
-    pattern: '^rediss?://',
+    // Schemes are case-insensitive (RFC 3986): `REDIS://` is `redis://`.
+    pattern: '^[Rr][Ee][Dd][Ii][Ss][Ss]?://',
     description: 'Redis to connect to (redis:// or rediss://, with user, password and db if needed).',
+  }),
+  REDIS_SENTINELS: Type.String({
+    default: '',
+    maxLength: 4096,
+    description:
+      'Redis Sentinels as `host:port,host:port`; set, the apps connect to the master they name (REDIS_SENTINEL_NAME) and follow its failovers, and REDIS_URL gives only the user, password, db and TLS.',
+  }),
+  REDIS_SENTINEL_NAME: Type.String({
+    default: 'mymaster',
+    minLength: 1,
+    maxLength: 256,
+    pattern: '^[A-Za-z0-9._-]+$',
+    description: 'Name of the master the sentinels monitor (`sentinel monitor <name> …`).',
+  }),
+  REDIS_SENTINEL_PASSWORD: Type.String({
+    default: '',
+    maxLength: 512,
+    description:
+      "Password of the sentinels themselves (their `requirepass`); empty: none. The data node's is REDIS_URL's.",
   }),
   KEY_PREFIX: Type.String({
     default: 'foretell',
@@ -67,16 +113,20 @@ export const CommonConfigProperties = {
   RESULT_TTL_SECONDS: Type.Integer({
     default: 86400,
     minimum: 1,
+    // A year: EXPIRE (and its milliseconds in the scripts) stay far from overflow.
+    maximum: 31536000,
     description: 'How long a job hash lives, from submission and again from completion.',
   }),
   MODEL_MIN_LATENCY_MS: Type.Integer({
     default: 10000,
     minimum: 0,
+    maximum: 3600000,
     description: 'Shortest latency of the mock model.',
   }),
   MODEL_MAX_LATENCY_MS: Type.Integer({
     default: 17000,
     minimum: 0,
+    maximum: 3600000,
     description: 'Longest latency of the mock model (whole seconds are drawn when both bounds are whole seconds).',
   }),
   MODEL_MODULE: Type.String({
@@ -97,11 +147,11 @@ export const CommonConfigProperties = {
   ),
 } satisfies TProperties;
 
-/** Checks that no configuration asks for a model latency range that is upside down. */
-export function checkLatencyRange(config: { MODEL_MIN_LATENCY_MS: number; MODEL_MAX_LATENCY_MS: number }): void {
-  if (config.MODEL_MIN_LATENCY_MS > config.MODEL_MAX_LATENCY_MS) {
-    throw new ConfigError([
-      `MODEL_MIN_LATENCY_MS: must not exceed MODEL_MAX_LATENCY_MS (got ${config.MODEL_MIN_LATENCY_MS} > ${config.MODEL_MAX_LATENCY_MS})`,
-    ]);
-  }
-}
+/** The model's latency range must not be upside down; skipped unless both bounds parsed. */
+export const latencyRangeCheck: ConfigCheck<{ MODEL_MIN_LATENCY_MS: number; MODEL_MAX_LATENCY_MS: number }> = ({
+  MODEL_MIN_LATENCY_MS: min,
+  MODEL_MAX_LATENCY_MS: max,
+}) =>
+  min !== undefined && max !== undefined && min > max
+    ? [`MODEL_MIN_LATENCY_MS: must not exceed MODEL_MAX_LATENCY_MS (got ${min} > ${max})`]
+    : [];

@@ -1,16 +1,19 @@
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { OwnerIdSchema } from './job-record.js';
 import { PredictionIdSchema, PredictRequestSchema } from './prediction-schemas.js';
 
 /**
  * A stream entry of `{prefix}:jobs`: the prediction id and the request's
- * input, the same `input` schema as the HTTP body. Written by enqueue-job and
- * promote-retries as `XADD … id <id> input <input>`.
+ * input, the same `input` schema as the HTTP body, and the job's owner when
+ * API keys are on. Written by enqueue-job, promote-retries and
+ * replay-dead-letter as `XADD … id <id> input <input> [owner <owner>]`.
  */
 export const JobMessageSchema = Type.Object(
   {
     id: PredictionIdSchema,
     input: PredictRequestSchema.properties.input,
+    owner: Type.Optional(OwnerIdSchema),
   },
   { additionalProperties: false },
 );

@@ -12,10 +12,28 @@ export type JobStatus = Static<typeof JobStatusSchema>;
 const EpochMsSchema = Type.Integer({ minimum: 0, description: 'Unix time in milliseconds.' });
 
 /**
+ * Who submitted a job when API keys are on: the key's id, never the secret.
+ * It is part of Redis key names (`redisKeys().ownerJobs`), hence the narrow
+ * alphabet.
+ */
+export const OwnerIdSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+
+/**
+ * The `reason` a client reads for a job that failed for good, unless the
+ * model threw an error meant for clients (`retryable === false`, e.g.
+ * NonRetryableError): a model's own message may carry anything (a connection
+ * string with its password), so it stays in the logs and the dead-letter stream.
+ */
+export const MODEL_FAILURE_REASON = 'The model failed to make a prediction.';
+
+/**
  * One job as stored in its hash `{prefix}:job:{id}`. Field names are short
  * but readable: they are repeated in every hash, and operators read them with
  * `redis-cli HGETALL`. Queued: status, input, attempts, created; running: also
  * started; finished: status, input, result or reason, attempts, finished.
+ * `owner` is there from the start when API keys are on. While a job waits for
+ * a retry, `reason` is the failed attempt's error (GET shows it only once the
+ * job has failed for good, and then it is the client's reason).
  */
 export const JobRecordSchema = Type.Object({
   status: JobStatusSchema,
@@ -27,6 +45,7 @@ export const JobRecordSchema = Type.Object({
   created: Type.Optional(EpochMsSchema),
   started: Type.Optional(EpochMsSchema),
   finished: Type.Optional(EpochMsSchema),
+  owner: Type.Optional(OwnerIdSchema),
 });
 export type JobRecord = Static<typeof JobRecordSchema>;
 

@@ -18,8 +18,30 @@ export interface RedisKeys {
   job(id: string): string;
   /** What `job(id)` puts before the id; Lua scripts that find jobs by id get it as an argument. */
   readonly jobPrefix: string;
-  /** String mapping an idempotency key to a prediction id. */
-  idempotency(key: string): string;
+  /**
+   * String mapping an idempotency key to a prediction id and the request's
+   * fingerprint. With an owner (API keys on) the key is that owner's own:
+   * two API keys may use the same Idempotency-Key without meeting.
+   */
+  idempotency(key: string, ownerId?: string): string;
+  /**
+   * String: the bytes of the `input` of every entry in `jobs` (what
+   * MAX_QUEUE_BYTES caps). Only the scripts that XADD to or XDEL from `jobs`
+   * change it; absent means 0.
+   */
+  readonly backlogBytes: string;
+  /**
+   * Sorted set of one owner's (API key's) jobs queued or running, scored by
+   * the Unix ms their hash's TTL counts from: a member older than the TTL
+   * names an expired hash and is pruned. Only kept while the owner has a cap
+   * (MAX_JOBS_PER_KEY); expires with its last member.
+   */
+  ownerJobs(ownerId: string): string;
+  /**
+   * Prefix of the per-API-key request counters (rate-limiter-flexible appends
+   * `:{keyId}`): strings of a count with a TTL of one window.
+   */
+  readonly rateLimits: string;
 }
 
 export const DEFAULT_KEY_PREFIX = 'foretell';
@@ -33,6 +55,12 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     retries: `${prefix}:retries`,
     job: (id: string) => `${prefix}:job:${id}`,
     jobPrefix: `${prefix}:job:`,
-    idempotency: (key: string) => `${prefix}:idem:${key}`,
+    // Per owner under `{prefix}:owner:{id}:`, apart from the unscoped keys: an
+    // unscoped key can never be mistaken for a scoped one, whatever its text.
+    idempotency: (key: string, ownerId?: string) =>
+      ownerId === undefined ? `${prefix}:idem:${key}` : `${prefix}:owner:${ownerId}:idem:${key}`,
+    backlogBytes: `${prefix}:backlog-bytes`,
+    ownerJobs: (ownerId: string) => `${prefix}:owner:${ownerId}:jobs`,
+    rateLimits: `${prefix}:rate`,
   });
 }

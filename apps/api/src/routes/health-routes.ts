@@ -28,11 +28,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     {
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: Redis answers and the consumer group exists',
+        summary: 'Readiness: Redis answers, is a primary (not a replica), and the consumer group exists',
         response: {
           200: StatusSchema('ready'),
           503: {
-            ...errorResponse('Redis is unreachable, or no consumer has created the group yet.', {
+            ...errorResponse('Redis is unreachable or a read-only replica, or no consumer has created the group yet.', {
               error: 'The consumer group does not exist yet; start a consumer.',
               code: 'NOT_READY',
             }),
@@ -42,7 +42,14 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
       },
     },
     async () => {
-      if (!(await store.isGroupPresent())) {
+      // Both in one round trip (auto-pipelining); a replica is reported first: it is the operator's problem to fix.
+      const [primary, grouped] = await Promise.all([store.isPrimary(), store.isGroupPresent()]);
+      if (!primary) {
+        throw new AppError('NOT_READY', 'Connected to a read-only Redis replica; waiting for a primary.', {
+          retryAfterSeconds: 1,
+        });
+      }
+      if (!grouped) {
         throw new AppError('NOT_READY', 'The consumer group does not exist yet; start a consumer.', {
           retryAfterSeconds: 1,
         });

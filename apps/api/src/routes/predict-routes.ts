@@ -7,13 +7,17 @@ import {
   PredictRequestSchema,
 } from '@foretell/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
+import type { AccessControl } from '../auth/access-control.js';
 import { errorResponse, RedisUnavailableResponse, RetryAfterHeader } from '../http-schemas.js';
 import { LazyAbort } from '../lazy-abort.js';
+import { BEARER_SCHEME } from '../openapi.js';
 import type { PredictionService } from '../prediction-service.js';
 
 export interface PredictRoutesOptions {
   readonly predictions: PredictionService;
+  /** API keys are on: every route needs one, and its jobs are its own. */
+  readonly access?: AccessControl | undefined;
 }
 
 /** Seconds a client should wait before polling a job that is still running again. */
@@ -45,18 +49,81 @@ const PostHeadersSchema = Type.Object({
   ),
 });
 
+const WwwAuthenticateHeader = {
+  'WWW-Authenticate': {
+    type: 'string',
+    description: '`Bearer realm="foretell"`, with `error="invalid_token"` when the key sent is not one.',
+  },
+};
+
+const unauthorized = {
+  ...errorResponse('No API key (`UNAUTHORIZED`), or not a valid one (`INVALID_API_KEY`).', {
+    error: 'This route needs an API key: send Authorization: Bearer <key>.',
+    code: 'UNAUTHORIZED',
+  }),
+  headers: WwwAuthenticateHeader,
+};
+
+/**
+ * The 429 of a route, for the per-key limits that are on (the jobs cap only
+ * where jobs are queued); undefined when none is.
+ */
+function tooManyRequests(access: AccessControl, countsJobs: boolean): TSchema | undefined {
+  const reasons: { text: string; error: string; code: string }[] = [];
+  if (access.rateLimitPerMinute > 0) {
+    reasons.push({
+      text: 'more than `RATE_LIMIT_PER_MINUTE` requests with this key in the current minute (`RATE_LIMITED`)',
+      error: 'Too many requests with this API key; retry after Retry-After seconds.',
+      code: 'RATE_LIMITED',
+    });
+  }
+  if (countsJobs && access.maxJobsPerKey > 0) {
+    reasons.push({
+      text: 'async mode: `MAX_JOBS_PER_KEY` jobs of this key queued or running (`TOO_MANY_JOBS`)',
+      error: 'This API key has too many jobs queued or running; retry once some have finished.',
+      code: 'TOO_MANY_JOBS',
+    });
+  }
+  const [first] = reasons;
+  if (first === undefined) return undefined;
+  const description = `${reasons.map((reason) => reason.text).join('; or ')}; retry after \`Retry-After\` seconds.`;
+  return { ...errorResponse(description, { error: first.error, code: first.code }), headers: RetryAfterHeader };
+}
+
+/**
+ * What API keys add to a route's schema: the bearer scheme (Swagger UI's
+ * "Authorize" sends it) and the 401 and 429 answers. Nothing without keys,
+ * so the open deployment's document stays as it was.
+ */
+function keyedSchema(
+  access: AccessControl | undefined,
+  countsJobs: boolean,
+): { security?: Record<string, string[]>[]; responses: Record<number, TSchema> } {
+  if (!access) return { responses: {} };
+  const responses: Record<number, TSchema> = { 401: unauthorized };
+  const tooMany = tooManyRequests(access, countsJobs);
+  if (tooMany) responses[429] = tooMany;
+  return { security: [{ [BEARER_SCHEME]: [] }], responses };
+}
+
 const badRequest = errorResponse('Malformed JSON, a missing, empty or non-string `input`, or unknown properties.', {
   error: "Invalid request: body must have required property 'input'.",
   code: 'INVALID_REQUEST',
 });
 
-export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (app, { predictions }) => {
+export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (app, { predictions, access }) => {
+  // In this plugin's scope only: /health, /ready and (unless DOCS_PUBLIC=false) /docs stay open.
+  if (access) app.addHook('onRequest', access.admit);
+  const post = keyedSchema(access, true);
+  const get = keyedSchema(access, false);
+
   app.post(
     '/predict',
     {
       schema: {
         tags: ['predictions'],
         summary: 'Run the model now, or queue it with Async-Mode: true',
+        ...(post.security && { security: post.security }),
         headers: PostHeadersSchema,
         body: PredictRequestSchema,
         response: {
@@ -102,13 +169,16 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             error: 'The model did not answer in time.',
             code: 'PREDICTION_TIMEOUT',
           }),
+          ...post.responses,
         },
       },
     },
     async (request, reply) => {
       const { input } = request.body;
       if (isAsyncMode(request.headers['async-mode'])) {
-        const { id, replayed } = await predictions.submit(input, request.headers['idempotency-key']);
+        const owner =
+          request.apiKeyId === null ? undefined : { id: request.apiKeyId, maxJobs: access?.maxJobsPerKey ?? 0 };
+        const { id, replayed } = await predictions.submit(input, request.headers['idempotency-key'], owner);
         if (replayed) void reply.header('Idempotent-Replayed', 'true');
         return reply
           .code(202)
@@ -135,6 +205,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
       schema: {
         tags: ['predictions'],
         summary: 'The result of an async prediction',
+        ...(get.security && { security: get.security }),
         params: Type.Object({
           prediction_id: Type.String({
             description: 'The id from the 202 answer.',
@@ -149,17 +220,21 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             }),
             headers: RetryAfterHeader,
           },
-          404: errorResponse('No job with this id: never issued, or expired after `RESULT_TTL_SECONDS`.', {
-            error: MESSAGES.notFound,
-          }),
+          404: errorResponse(
+            access
+              ? 'No job with this id for this API key: never issued, created with another key, or expired after `RESULT_TTL_SECONDS`.'
+              : 'No job with this id: never issued, or expired after `RESULT_TTL_SECONDS`.',
+            { error: MESSAGES.notFound },
+          ),
           500: { ...PredictionFailedSchema, description: 'The job failed for good; `reason` says why.' },
           503: RedisUnavailableResponse,
+          ...get.responses,
         },
       },
     },
     async (request, reply) => {
       const id = request.params.prediction_id;
-      const lookup = await predictions.lookup(id);
+      const lookup = await predictions.lookup(id, request.apiKeyId ?? undefined);
       switch (lookup.kind) {
         case 'succeeded':
           return reply.send({ prediction_id: id, output: lookup.output });

@@ -1,39 +1,125 @@
+import type { RedisKeys } from '../redis-keys.js';
+import { luaScript } from './lua-prelude.js';
+
 /**
  * enqueue-job: admits an async job, atomically: the idempotency check, the
- * backlog cap, the job hash with its TTL, the stream entry, and the
+ * backlog caps (entries and bytes), the owner's cap, the job hash with its
+ * TTL, the stream entry, the backlog byte count, the owner's set and the
  * idempotency record. Nothing is written unless the job is admitted, and two
- * concurrent requests with one Idempotency-Key enqueue once.
+ * concurrent requests with one Idempotency-Key enqueue once. A plain `#!lua`
+ * script: at maxmemory Redis refuses it whole, before it runs (OOM).
  *
  * KEYS[1]  job hash
  * KEYS[2]  jobs stream
- * KEYS[3]  idempotency key (optional: only when the request carries one)
+ * KEYS[3]  backlog bytes counter
+ * KEYS[4]  the owner's set of jobs (only with an owner), then
+ * KEYS[.]  the idempotency key (only with a fingerprint)
  * ARGV[1]  job id
  * ARGV[2]  input
- * ARGV[3]  now, Unix ms
- * ARGV[4]  TTL in seconds, of the job hash and of the idempotency record
- * ARGV[5]  backlog cap: no job is admitted while XLEN reaches it (0: no cap)
- * ARGV[6]  request fingerprint, stored with the idempotency record
+ * ARGV[3]  TTL in seconds, of the job hash and of the idempotency record
+ * ARGV[4]  backlog cap: no job is admitted while XLEN reaches it (0: no cap)
+ * ARGV[5]  backlog bytes cap: no job is admitted whose input would take the
+ *          bytes of the inputs in the stream beyond it (0: no cap)
+ * ARGV[6]  request fingerprint, stored with the idempotency record ('' without one)
+ * ARGV[7]  owner id ('' without API keys)
+ * ARGV[8]  the owner's cap of jobs queued or running (0: no cap, and no set kept)
  * Returns  {outcome, id}: 'queued' with the new id; 'replayed' with the id the
  *          key already names (same fingerprint); 'conflict' (the key was used
- *          with another body); 'full' (backlog at its cap).
+ *          with another body); 'full' (a backlog cap reached); 'owner-full'
+ *          (the owner has its cap of jobs queued or running).
  */
-export const ENQUEUE_JOB_LUA = `
-if KEYS[3] then
-  local record = redis.call('GET', KEYS[3])
+export const ENQUEUE_JOB_LUA = luaScript(
+  { allowOom: false, helpers: ['clock', 'add', 'owners'] },
+  `
+local id, input, fingerprint, owner = ARGV[1], ARGV[2], ARGV[6], ARGV[7]
+local ttl = int_arg(ARGV[3], 'TTL', 1, MAX_TTL)
+local max_length = int_arg(ARGV[4], 'backlog cap', 0, MAX_COUNT)
+local max_bytes = int_arg(ARGV[5], 'backlog bytes cap', 0, MAX_COUNT)
+local max_jobs = int_arg(ARGV[8], 'jobs per owner cap', 0, MAX_COUNT)
+local job_key, stream, bytes_key = KEYS[1], KEYS[2], KEYS[3]
+local owner_key, idempotency_key
+local expected_keys = 3
+if owner ~= '' then
+  expected_keys = expected_keys + 1
+  owner_key = KEYS[expected_keys]
+end
+if fingerprint ~= '' then
+  expected_keys = expected_keys + 1
+  idempotency_key = KEYS[expected_keys]
+end
+if #KEYS ~= expected_keys then fail('expected ' .. expected_keys .. ' keys, got ' .. #KEYS) end
+
+if idempotency_key then
+  local record = redis.call('GET', idempotency_key)
   if record then
     local space = string.find(record, ' ', 1, true)
-    local id = string.sub(record, 1, space - 1)
-    if string.sub(record, space + 1) == ARGV[6] then return {'replayed', id} end
-    return {'conflict', id}
+    local known = string.sub(record, 1, space - 1)
+    if string.sub(record, space + 1) == fingerprint then return {'replayed', known} end
+    return {'conflict', known}
   end
 end
-local cap = tonumber(ARGV[5])
-if cap > 0 and redis.call('XLEN', KEYS[2]) >= cap then return {'full', ''} end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'input', ARGV[2], 'attempts', '0', 'created', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'input', ARGV[2])
-if KEYS[3] then redis.call('SET', KEYS[3], ARGV[1] .. ' ' .. ARGV[6], 'EX', ARGV[4]) end
-return {'queued', ARGV[1]}
-`;
+if max_length > 0 and redis.call('XLEN', stream) >= max_length then return {'full', ''} end
+if max_bytes > 0 and (tonumber(redis.call('GET', bytes_key)) or 0) + #input > max_bytes then
+  return {'full', ''}
+end
+local now = now_ms()
+-- A member scored at or before the cutoff names a hash whose TTL has run out.
+local cutoff = ms_text(now - ttl * 1000)
+local counted = owner_key ~= nil and max_jobs > 0
+if counted and redis.call('ZCOUNT', owner_key, '(' .. cutoff, '+inf') >= max_jobs then return {'owner-full', ''} end
 
-export type EnqueueOutcome = 'queued' | 'replayed' | 'conflict' | 'full';
+if owner_key then
+  redis.call('HSET', job_key, 'status', 'queued', 'input', input, 'attempts', '0', 'created', ms_text(now), 'owner', owner)
+else
+  redis.call('HSET', job_key, 'status', 'queued', 'input', input, 'attempts', '0', 'created', ms_text(now))
+end
+redis.call('EXPIRE', job_key, ttl)
+add_entry(stream, bytes_key, id, input, owner_key and owner or nil)
+if counted then
+  redis.call('ZREMRANGEBYSCORE', owner_key, '-inf', cutoff)
+  redis.call('ZADD', owner_key, ms_text(now), id)
+  extend_expiry(owner_key, now + ttl * 1000)
+end
+if idempotency_key then redis.call('SET', idempotency_key, id .. ' ' .. fingerprint, 'EX', ttl) end
+return {'queued', id}
+`,
+);
+
+export type EnqueueOutcome = 'queued' | 'replayed' | 'conflict' | 'full' | 'owner-full';
+
+export interface EnqueueJobCall {
+  readonly id: string;
+  readonly input: string;
+  readonly ttlSeconds: number;
+  /** Entries in the stream at which jobs are refused; 0 for none. */
+  readonly maxQueueLength: number;
+  /** Bytes of inputs in the stream beyond which jobs are refused; 0 for none. */
+  readonly maxQueueBytes: number;
+  /** With the fingerprint of the request it was sent with. */
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+  /** The API key that submits it (its id), and that key's cap of jobs queued or running (0: none). */
+  readonly owner?: { readonly id: string; readonly maxJobs: number };
+}
+
+/**
+ * The number of keys, the keys and the arguments of one enqueue-job call,
+ * in EVAL/EVALSHA order: the one place that knows the script's layout (the
+ * API, the bench and the tests all call it through this).
+ */
+export function enqueueJobArgs(keys: RedisKeys, call: EnqueueJobCall): [numberOfKeys: number, ...args: string[]] {
+  const scriptKeys = [keys.job(call.id), keys.jobs, keys.backlogBytes];
+  if (call.owner) scriptKeys.push(keys.ownerJobs(call.owner.id));
+  if (call.idempotency) scriptKeys.push(keys.idempotency(call.idempotency.key, call.owner?.id));
+  return [
+    scriptKeys.length,
+    ...scriptKeys,
+    call.id,
+    call.input,
+    String(call.ttlSeconds),
+    String(call.maxQueueLength),
+    String(call.maxQueueBytes),
+    call.idempotency?.fingerprint ?? '',
+    call.owner?.id ?? '',
+    String(call.owner?.maxJobs ?? 0),
+  ];
+}

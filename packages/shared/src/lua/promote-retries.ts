@@ -1,25 +1,35 @@
+import { luaScript } from './lua-prelude.js';
+
 /**
- * promote-retries: moves the retries that are due back onto the jobs stream,
- * atomically, so a retry is never both waiting and queued, nor lost between
- * the two. A retry whose job hash has expired is dropped.
+ * promote-retries: moves the retries that are due (by Redis's clock) back
+ * onto the jobs stream, atomically, so a retry is never both waiting and
+ * queued, nor lost between the two. A retry whose job hash has expired, or
+ * whose job finished meanwhile (another delivery of it), is dropped. Runs at
+ * maxmemory too: it moves a job from the set to the stream, and a full Redis
+ * must still run its retries to drain.
  *
  * KEYS[1]  retries sorted set
  * KEYS[2]  jobs stream
- * ARGV[1]  now, Unix ms
- * ARGV[2]  most retries to move in one call
- * ARGV[3]  job hash key prefix (the job hash is ARGV[3] .. id)
+ * KEYS[3]  backlog bytes counter
+ * ARGV[1]  most retries to move in one call
+ * ARGV[2]  job hash key prefix (the job hash is ARGV[2] .. id)
  * Returns  how many were put back on the stream.
  */
-export const PROMOTE_RETRIES_LUA = `
-local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
+export const PROMOTE_RETRIES_LUA = luaScript(
+  { allowOom: true, helpers: ['clock', 'add'] },
+  `
+local retries, stream, bytes_key, prefix = KEYS[1], KEYS[2], KEYS[3], ARGV[2]
+local limit = int_arg(ARGV[1], 'batch size', 1, 100000)
+local due = redis.call('ZRANGE', retries, '-inf', ms_text(now_ms()), 'BYSCORE', 'LIMIT', 0, limit)
 local moved = 0
 for _, id in ipairs(due) do
-  redis.call('ZREM', KEYS[1], id)
-  local input = redis.call('HGET', ARGV[3] .. id, 'input')
-  if input then
-    redis.call('XADD', KEYS[2], '*', 'id', id, 'input', input)
+  redis.call('ZREM', retries, id)
+  local job = redis.call('HMGET', prefix .. id, 'status', 'input', 'owner')
+  if job[2] and job[1] ~= 'succeeded' and job[1] ~= 'failed' then
+    add_entry(stream, bytes_key, id, job[2], job[3] or nil)
     moved = moved + 1
   end
 end
 return moved
-`;
+`,
+);
