@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { countAnnouncements } from '../fixtures/e2e-announcements.js';
 import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
-import { endedWithQuit, startRedisProxy } from '../fixtures/e2e-redis-proxy.js';
+import { endedWithQuit, startRedisRelay } from '../support/redis-relay.js';
 import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
 import { fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
@@ -122,7 +122,7 @@ describe('SIGTERM to the consumer', () => {
 describe('SIGTERM to the API', () => {
   it('finishes an in-flight sync request, refuses new ones with 503, closes Redis with QUIT, exits 0', async () => {
     // Only the API's own connection goes through the proxy (the model's go straight to Redis).
-    const proxy = await startRedisProxy(inject('redisUrl'));
+    const proxy = await startRedisRelay(inject('redisUrl'), { record: true });
     cleanups.push(() => proxy.close());
     const { api, client } = await startApi({ REDIS_URL: proxy.url });
     // Named, so that an operator can tell its connection in CLIENT LIST (it may still be connecting).

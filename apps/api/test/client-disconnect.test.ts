@@ -3,7 +3,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { mockResult } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useTestApp } from './build-test-app.js';
-import { heldModel, type HeldModel } from './held-model.js';
+import { heldModel, type HeldModel } from '../../../test/support/held-model.js';
 
 const ctx = useTestApp();
 
@@ -58,7 +58,7 @@ describe('a sync request whose client goes away', () => {
     client.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
     sendSyncPredict(client, 'answered');
     const call = await model.called;
-    model.release();
+    model.releaseAll();
     const answer = JSON.stringify({ input: 'answered', result: mockResult('answered') });
     await new Promise<void>((resolve) => client.on('data', () => received.endsWith(answer) && resolve()));
     expect(received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fetchClient } from '../../../test/support/predict-client.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { useTestApp } from './build-test-app.js';
-import { heldModel } from './held-model.js';
+import { heldModel } from '../../../test/support/held-model.js';
 import { captureLog } from './log-capture.js';
 
 const ctx = useTestApp();
@@ -70,7 +70,7 @@ describe('closing', () => {
       expect(refused.status).toBe(503);
       expect(refused.headers['retry-after']).toBe('1');
       expect(refused.body).toBe('{"error":"The server is shutting down; retry shortly.","code":"SHUTTING_DOWN"}');
-      model.release();
+      model.releaseAll();
       const answered = await inFlight;
       expect(answered.status).toBe(200);
       expect(answered.body).toBe(JSON.stringify({ input: 'x', result: mockResult('x') }));

@@ -2,7 +2,7 @@ import { mockResult } from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
 import { ACCEPTED_MESSAGE, UUID_V4 } from '../../../test/support/predict-client.js';
 import { TEST_CONFIG, useTestApp } from './build-test-app.js';
-import { heldModel } from './held-model.js';
+import { heldModel } from '../../../test/support/held-model.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -79,7 +79,7 @@ describe('POST /predict, sync', () => {
     expect(health.statusCode).toBe(200);
     expect(health.body).toBe('{"status":"ok"}');
     expect(slowSettled).toBe(false);
-    model.release();
+    model.releaseAll();
     const answered = await slow;
     expect(answered.status).toBe(200);
     expect(answered.body).toBe(JSON.stringify({ input: 'slow', result: mockResult('slow') }));

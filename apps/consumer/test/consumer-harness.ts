@@ -5,7 +5,7 @@ import pino from 'pino';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
 import { createConsumer, readerConnectionName, type Consumer, type ConsumerSettings } from '../src/stream-consumer.js';
 import { logCommandsOn, type CommandLog } from './command-log.js';
-import type { HeldModel } from './held-model.js';
+import type { HeldModel } from '../../../test/support/held-model.js';
 
 const SETTINGS: Omit<ConsumerSettings, 'name'> = {
   concurrency: 16,

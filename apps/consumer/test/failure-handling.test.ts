@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { retryDelayMs } from '../src/retry-policy.js';
 import { harnessPool, uniqueName, type Harness } from './consumer-harness.js';
-import { heldModel } from './held-model.js';
+import { heldModel } from '../../../test/support/held-model.js';
 
 const harnesses = harnessPool();
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { harnessPool, type Harness } from './consumer-harness.js';
-import { heldModel } from './held-model.js';
+import { heldModel } from '../../../test/support/held-model.js';
 
 // A job's TTL is renewed when it starts, while it runs (with each heartbeat)
 // and when it is retried: a job never expires while it is worked on, however

@@ -11,14 +11,14 @@ import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { createDeadLetters } from '../src/dead-letters.js';
 import { harnessPool, uniqueName, type Harness } from './consumer-harness.js';
-import { heldModel } from './held-model.js';
-import { startRedisGate, type RedisGate } from './redis-gate.js';
+import { heldModel } from '../../../test/support/held-model.js';
+import { startRedisRelay, type RedisRelay } from '../../../test/support/redis-relay.js';
 
 // The consumer-side defects of the review (issue 7), each reproduced: a gate
 // in front of Redis puts the test's step exactly inside a race window.
 
 const harnesses = harnessPool();
-const gates: RedisGate[] = [];
+const gates: RedisRelay[] = [];
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -32,8 +32,8 @@ afterEach(async () => {
 });
 
 /** A gate in front of the run's Redis, closed after the test. */
-async function gate(): Promise<RedisGate> {
-  const opened = await startRedisGate(inject('redisUrl'));
+async function gate(): Promise<RedisRelay> {
+  const opened = await startRedisRelay(inject('redisUrl'));
   gates.push(opened);
   return opened;
 }

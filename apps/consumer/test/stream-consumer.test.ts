@@ -2,7 +2,7 @@ import { mockResult, MODEL_FAILURE_REASON } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { harnessPool, type Harness } from './consumer-harness.js';
-import { heldModel } from './held-model.js';
+import { heldModel } from '../../../test/support/held-model.js';
 
 const harnesses = harnessPool();
 

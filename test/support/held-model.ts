@@ -8,6 +8,8 @@ import { mockResult, type Model } from '@foretell/shared';
 export interface HeldModel extends Model {
   /** Inputs of every call so far, in order. */
   readonly calls: readonly string[];
+  /** Resolves with the first call's input and signal, once it has started. */
+  readonly called: Promise<HeldCall>;
   /** Calls waiting to be let go now. */
   held(): number;
   /** The most calls ever running at once (from their start until they answer or fail), held or not. */
@@ -20,6 +22,11 @@ export interface HeldModel extends Model {
   releaseAll(): void;
 }
 
+export interface HeldCall {
+  readonly input: string;
+  readonly signal: AbortSignal;
+}
+
 export function heldModel(answer: (input: string) => string = mockResult): HeldModel {
   const calls: string[] = [];
   const waiting: (() => void)[] = [];
@@ -27,6 +34,8 @@ export function heldModel(answer: (input: string) => string = mockResult): HeldM
   let running = 0;
   let peak = 0;
   let aborted = 0;
+  let firstCall: (call: HeldCall) => void = () => undefined;
+  const called = new Promise<HeldCall>((resolve) => (firstCall = resolve));
   function holdUntilReleased(signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const release = () => {
@@ -46,6 +55,7 @@ export function heldModel(answer: (input: string) => string = mockResult): HeldM
 
   return {
     calls,
+    called,
     held: () => waiting.length,
     peak: () => peak,
     aborted: () => aborted,
@@ -56,6 +66,7 @@ export function heldModel(answer: (input: string) => string = mockResult): HeldM
     },
     async predict(input, { signal }) {
       calls.push(input);
+      firstCall({ input, signal });
       signal.throwIfAborted();
       running += 1;
       peak = Math.max(peak, running);
