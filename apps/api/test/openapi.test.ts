@@ -1,12 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
+import { ERROR_CATALOGUE } from '../src/errors.js';
 import { buildTestApp } from './build-test-app.js';
 
 interface Operation {
   parameters?: { in: string; name: string }[];
   requestBody?: { content: Record<string, { schema: { required?: string[] } }> };
-  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, object> }>;
+  responses: Record<
+    string,
+    {
+      description?: string;
+      content?: Record<string, { schema: object; example?: { error?: string; code?: string } }>;
+      headers?: Record<string, object>;
+    }
+  >;
 }
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
@@ -32,8 +40,8 @@ afterAll(async () => {
 });
 
 const EXPECTED: [path: string, method: string, statuses: string[]][] = [
-  ['/predict', 'post', ['200', '202', '400', '413', '415', '422', '500', '503', '504']],
-  ['/predict/{prediction_id}', 'get', ['200', '400', '404', '500', '503']],
+  ['/predict', 'post', ['200', '202', '400', '408', '413', '415', '422', '431', '500', '503', '504']],
+  ['/predict/{prediction_id}', 'get', ['200', '400', '404', '408', '431', '500', '503']],
   ['/health', 'get', ['200']],
   ['/ready', 'get', ['200', '503']],
 ];
@@ -51,6 +59,38 @@ describe('the OpenAPI document at /docs/json', () => {
     for (const status of statuses) {
       expect(operation?.responses[status]?.content?.['application/json']?.schema).toBeTypeOf('object');
     }
+  });
+
+  it("gives every error example a code of the catalogue with that status, and the catalogue's message", () => {
+    const examples = Object.values(doc.paths).flatMap((operations) =>
+      Object.values(operations).flatMap((operation) =>
+        Object.entries(operation.responses).flatMap(([status, response]) =>
+          [response.content?.['application/json']?.example ?? {}].map((example) => ({ status, example })),
+        ),
+      ),
+    );
+    const coded = examples.filter(({ example }) => example.code !== undefined);
+    expect(coded.length).toBeGreaterThan(8);
+    for (const { status, example } of coded) {
+      const entry = ERROR_CATALOGUE[example.code as keyof typeof ERROR_CATALOGUE] as
+        { statusCode: number; message: string } | undefined;
+      // These two say what was invalid or missing; every other code has one sentence.
+      const message = ['INVALID_REQUEST', 'NOT_READY'].includes(example.code ?? '') ? example.error : entry?.message;
+      expect({ code: example.code, status: entry?.statusCode, error: message }).toEqual({
+        code: example.code,
+        status: Number(status),
+        error: example.error,
+      });
+    }
+  });
+
+  it('names, in the 503 of POST /predict, every 503 code the route can answer', () => {
+    const description = doc.paths['/predict']?.post?.responses['503']?.description ?? '';
+    const codes = Object.entries(ERROR_CATALOGUE)
+      .filter(([code, { statusCode }]) => statusCode === 503 && code !== 'NOT_READY')
+      .map(([code]) => code);
+    expect(codes).toContain('REDIS_FULL');
+    for (const code of codes) expect(description).toContain(`\`${code}\``);
   });
 
   it('documents the Async-Mode and Idempotency-Key headers and the JSON body of POST /predict', () => {

@@ -115,7 +115,8 @@ export const CommonConfigProperties = {
     minimum: 1,
     // A year: EXPIRE (and its milliseconds in the scripts) stay far from overflow.
     maximum: 31536000,
-    description: 'How long a job hash lives, from submission and again from completion.',
+    description:
+      'How long a job hash lives: set at submission, renewed when it starts, with each heartbeat, when it is retried and at completion.',
   }),
   MODEL_MIN_LATENCY_MS: Type.Integer({
     default: 10000,

@@ -42,7 +42,7 @@ const PostHeadersSchema = Type.Object({
       // Visible ASCII: it becomes part of a Redis key.
       pattern: '^[\\x21-\\x7E]+$',
       description:
-        'Async mode only. The same key with the same body within `RESULT_TTL_SECONDS` returns the first ' +
+        'Async mode only. The same key with the same body while its job is kept (`RESULT_TTL_SECONDS`) returns the first ' +
         "request's `prediction_id` (header `Idempotent-Replayed: true`) and enqueues nothing; with another body, 422. " +
         'For example `order-1234`.',
     }),
@@ -111,6 +111,16 @@ const badRequest = errorResponse('Malformed JSON, a missing, empty or non-string
   code: 'INVALID_REQUEST',
 });
 
+// Answered by the HTTP layer before any route runs (see http-edge.ts), then the socket is closed.
+const requestTimeout = errorResponse(
+  'The request, body included, did not arrive within `REQUEST_TIMEOUT_MS` (headers: `HEADERS_TIMEOUT_MS`).',
+  { error: 'The request did not arrive in time.', code: 'REQUEST_TIMEOUT' },
+);
+const headersTooLarge = errorResponse("The request headers are over Node's limit (16 KiB).", {
+  error: 'The request headers are too large.',
+  code: 'HEADERS_TOO_LARGE',
+});
+
 export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (app, { predictions, access }) => {
   // In this plugin's scope only: /health, /ready and (unless DOCS_PUBLIC=false) /docs stay open.
   if (access) app.addHook('onRequest', access.admit);
@@ -140,6 +150,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             },
           },
           400: badRequest,
+          408: requestTimeout,
           413: errorResponse('The body is over the limit (`BODY_LIMIT_BYTES`).', {
             error: 'Request body is too large.',
             code: 'BODY_TOO_LARGE',
@@ -152,15 +163,20 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             error: 'Unsupported content type; send application/json.',
             code: 'UNSUPPORTED_MEDIA_TYPE',
           }),
+          431: headersTooLarge,
           500: errorResponse('The model threw, or an unexpected error.', {
             error: 'The model failed to make a prediction.',
             code: 'MODEL_FAILED',
           }),
           503: {
             ...errorResponse(
-              'Redis is unreachable (`REDIS_UNAVAILABLE`), the backlog is at `MAX_QUEUE_LENGTH` (`QUEUE_FULL`), ' +
-                '`MAX_SYNC_IN_FLIGHT` sync predictions are running (`SYNC_OVERLOADED`), or the server is stopping ' +
-                '(`SHUTTING_DOWN`); retry after `Retry-After` seconds.',
+              'Redis is unreachable or did not answer within `REDIS_TIMEOUT_MS` (`REDIS_UNAVAILABLE`; an async job ' +
+                'may still have been queued: retry with the same `Idempotency-Key`), Redis is at `maxmemory` ' +
+                '(`REDIS_FULL`), the backlog is at `MAX_QUEUE_LENGTH` jobs or `MAX_QUEUE_BYTES` of input ' +
+                '(`QUEUE_FULL`), `MAX_SYNC_IN_FLIGHT` sync predictions are running (`SYNC_OVERLOADED`), ' +
+                'with `REDIS_WAIT_REPLICAS`: the job was stored but not confirmed by enough replicas in time ' +
+                '(`NOT_REPLICATED`; it may still run), or the server is stopping (`SHUTTING_DOWN`); ' +
+                'retry after `Retry-After` seconds.',
               { error: 'The queue is full; retry later.', code: 'QUEUE_FULL' },
             ),
             headers: RetryAfterHeader,
@@ -222,10 +238,13 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           },
           404: errorResponse(
             access
-              ? 'No job with this id for this API key: never issued, created with another key, or expired after `RESULT_TTL_SECONDS`.'
-              : 'No job with this id: never issued, or expired after `RESULT_TTL_SECONDS`.',
+              ? 'No job with this id for this API key: never issued, created with another key, or expired ' +
+                  '`RESULT_TTL_SECONDS` after it finished.'
+              : 'No job with this id: never issued, or expired `RESULT_TTL_SECONDS` after it finished.',
             { error: MESSAGES.notFound },
           ),
+          408: requestTimeout,
+          431: headersTooLarge,
           500: { ...PredictionFailedSchema, description: 'The job failed for good; `reason` says why.' },
           503: RedisUnavailableResponse,
           ...get.responses,
