@@ -126,34 +126,36 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     log.warn({ entryId, reason }, 'poison entry dead-lettered');
   }
 
+  // One key and no argument per job; only jobs with an owner add two arguments.
   const startJob = createCallBatcher<JobRef, number>((jobs) => {
-    const scriptKeys = new ScriptKeys();
-    const perJob = jobs.flatMap(({ id, owner }) => [
-      id,
-      scriptKeys.indexOf(keys.job(id)),
-      scriptKeys.indexOf(ownerKey(owner)),
-    ]);
+    const hashes = jobs.map(({ id }) => keys.job(id));
+    const owners = new ScriptKeys(hashes);
+    const extras: string[] = [];
+    jobs.forEach(({ owner }, i) => {
+      if (owner !== undefined) extras.push(String(i + 1), owners.indexOf(keys.ownerJobs(owner)));
+    });
     return redis.foretellStartJobs(
-      scriptKeys.keys.length,
-      ...scriptKeys.keys,
+      owners.keys.length,
+      ...owners.keys,
       ttl,
       String(retry.maxAttempts),
-      ...perJob,
+      keys.jobPrefix,
+      String(jobs.length),
+      ...extras,
     );
   }, MAX_BATCH);
 
+  // One key and four arguments per job; failures and jobs with an owner add three arguments.
   const finishJob = createCallBatcher<Outcome, number>((outcomes) => {
     const scriptKeys = new ScriptKeys([keys.jobs, keys.dead, keys.backlogBytes]);
-    const perJob = outcomes.flatMap(({ job, outcome, value, detail }) => [
-      job.entryId,
-      job.id,
-      scriptKeys.indexOf(keys.job(job.id)),
-      scriptKeys.indexOf(ownerKey(job.owner)),
-      outcome,
-      value,
-      detail,
-      String(job.bytes),
-    ]);
+    for (const { job } of outcomes) scriptKeys.keys.push(keys.job(job.id));
+    const perJob: string[] = [];
+    const extras: string[] = [];
+    outcomes.forEach(({ job, outcome, value, detail }, i) => {
+      perJob.push(job.entryId, outcome, value, String(job.bytes));
+      if (outcome === 'failed' && detail !== value) extras.push(String(i + 1), 'detail', detail);
+      if (job.owner !== undefined) extras.push(String(i + 1), 'owner', scriptKeys.indexOf(keys.ownerJobs(job.owner)));
+    });
     return redis.foretellFinishJobs(
       scriptKeys.keys.length,
       ...scriptKeys.keys,
@@ -161,7 +163,10 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       ttl,
       keys.done,
       String(deps.deadLetterMaxLength),
+      keys.jobPrefix,
+      String(outcomes.length),
       ...perJob,
+      ...extras,
     );
   }, MAX_BATCH);
 

@@ -40,16 +40,14 @@ export function defineJobScripts(redis: Redis): void {
 }
 
 /**
- * The keys of one batched script call, each once, after the script's fixed
- * ones: a job's arguments name its keys by their (1-based) index in KEYS.
+ * The keys of one batched script call: those given first (the array is
+ * taken, not copied), then each key added through `indexOf` once. A job's
+ * arguments name its keys by their (1-based) index in KEYS.
  */
 export class ScriptKeys {
-  readonly keys: string[];
   private readonly indexes = new Map<string, number>();
 
-  constructor(fixed: readonly string[] = []) {
-    this.keys = [...fixed];
-  }
+  constructor(readonly keys: string[] = []) {}
 
   /** The index of `key` in KEYS, as the argument the script reads; '0' for no key. */
   indexOf(key: string | undefined): string {

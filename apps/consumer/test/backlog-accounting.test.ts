@@ -234,6 +234,7 @@ describe('script arguments', () => {
     const read = (await h.redis.xreadgroup('GROUP', h.keys.group, 'c', 'STREAMS', h.keys.jobs, '>')) as
       [string, [string, string[]][]][] | null;
     const entryId = read?.[0]?.[1][0]?.[0] ?? 'none';
+    // The TTL is the only bad argument.
     const finish = h.redis.eval(
       FINISH_JOBS_LUA,
       4,
@@ -245,14 +246,14 @@ describe('script arguments', () => {
       '-1',
       h.keys.done,
       '100',
+      h.keys.jobPrefix,
+      '1',
       entryId,
-      id,
-      '4',
-      '0',
       'succeeded',
       'result',
-      '',
+      '4',
     );
+
     await expect(finish).rejects.toThrow(/TTL must be an integer/);
     expect(await h.redis.xlen(h.keys.jobs)).toBe(1);
     expect(((await h.redis.xpending(h.keys.jobs, h.keys.group)) as [number])[0]).toBe(1);

@@ -16,69 +16,89 @@ import { luaScript } from './lua-prelude.js';
  * redelivery of a job that is gone or done: whatever its hash says by now,
  * e.g. queued again by a dead-letter replay, stays). One call serves all the
  * jobs that finished in the same tick. Runs at maxmemory too: it is how a
- * full Redis drains.
+ * full Redis drains. One key and four arguments per job on the hot path;
+ * what only some jobs have comes after, tagged.
  *
- * KEYS[1]    jobs stream
- * KEYS[2]    dead-letter stream
- * KEYS[3]    backlog bytes counter
- * KEYS[4..]  the jobs' hashes and their owners' sets, each once, in any order
- * ARGV[1]    consumer group
- * ARGV[2]    TTL in seconds from now
- * ARGV[3]    pub/sub channel announcing finished ids
- * ARGV[4]    dead-letter stream cap (approximate: MAXLEN ~)
- * ARGV[5..]  per job, eight values: stream entry id, job id, the index in
- *            KEYS of its hash, the index of its owner's set (0: none), outcome
- *            ('succeeded', 'failed' or 'release'), result or the client's
- *            reason, the reason kept in the dead-letter stream, the bytes of
- *            the entry's input
- * Returns    per job, in order: 1 written; 0 hash missing; -1 outcome
- *            already stored; 2 released (outcome 'release').
+ * KEYS[1]       jobs stream
+ * KEYS[2]       dead-letter stream
+ * KEYS[3]       backlog bytes counter
+ * KEYS[4..3+n]  the jobs' hashes, in order
+ * KEYS[4+n..]   their owners' sets, each once
+ * ARGV[1]       consumer group
+ * ARGV[2]       TTL in seconds from now
+ * ARGV[3]       pub/sub channel announcing finished ids
+ * ARGV[4]       dead-letter stream cap (approximate: MAXLEN ~)
+ * ARGV[5]       job hash key prefix: a job's id is its hash key after it
+ * ARGV[6]       n, the number of jobs
+ * ARGV[7..6+4n] per job, four values: stream entry id, outcome ('succeeded',
+ *               'failed' or 'release'), result or the client's reason, the
+ *               bytes of the entry's input
+ * ARGV[7+4n..]  then three values per extra: a job's position (1..n) and
+ *               'detail' with the reason kept in its dead letter (a failed
+ *               job), or 'owner' with the index in KEYS of its owner's set
+ * Returns       per job, in order: 1 written; 0 hash missing; -1 outcome
+ *               already stored; 2 released (outcome 'release').
  */
 export const FINISH_JOBS_LUA = luaScript(
   { allowOom: true, helpers: ['clock', 'release'] },
   `
-local stream, dead, bytes_key, group, channel = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3]
+local stream, dead, bytes_key, group, channel, prefix = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[5]
 local ttl = int_arg(ARGV[2], 'TTL', 1, MAX_TTL)
 local dead_cap = int_arg(ARGV[4], 'dead-letter cap', 1, MAX_COUNT)
-groups_of(5, 8)
+local count = int_arg(ARGV[6], 'number of jobs', 0, #KEYS - 3)
+local extras_at = 7 + 4 * count
+if #ARGV < extras_at - 1 then fail('expected 4 arguments per job') end
+groups_of(extras_at, 3)
 local entries, bytes = {}, {}
-for at = 5, #ARGV, 8 do
-  local outcome = ARGV[at + 4]
+for i = 1, count do
+  local at = 3 + 4 * i
+  local outcome = ARGV[at + 1]
   if outcome ~= 'succeeded' and outcome ~= 'failed' and outcome ~= 'release' then
     fail('unknown outcome ' .. tostring(outcome))
   end
-  key_at(ARGV[at + 2], 'job hash index', true)
-  key_at(ARGV[at + 3], 'owner set index', false)
-  entries[#entries + 1] = ARGV[at]
-  bytes[#bytes + 1] = int_arg(ARGV[at + 7], 'entry bytes', 0, MAX_COUNT)
+  if string.sub(KEYS[3 + i], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[3 + i]) end
+  entries[i] = ARGV[at]
+  bytes[i] = int_arg(ARGV[at + 3], 'entry bytes', 0, MAX_COUNT)
+end
+local details, owners = {}, {}
+for at = extras_at, #ARGV, 3 do
+  local position, tag = int_arg(ARGV[at], 'job position', 1, count), ARGV[at + 1]
+  if tag == 'detail' then
+    details[position] = ARGV[at + 2]
+  elseif tag == 'owner' then
+    owners[position] = key_at(ARGV[at + 2], 'owner set index', true)
+  else
+    fail('unknown extra ' .. tostring(tag))
+  end
 end
 
 release_entries(stream, group, bytes_key, entries, bytes)
 local now = ms_text(now_ms())
 local written = {}
-for at = 5, #ARGV, 8 do
-  local id, hash, outcome = ARGV[at + 1], KEYS[tonumber(ARGV[at + 2])], ARGV[at + 4]
-  local owner = KEYS[tonumber(ARGV[at + 3])]
+for i = 1, count do
+  local at = 3 + 4 * i
+  local hash, outcome, owner = KEYS[3 + i], ARGV[at + 1], owners[i]
+  local id = string.sub(hash, #prefix + 1)
   local status = outcome ~= 'release' and redis.call('HGET', hash, 'status')
   if outcome == 'release' then
     -- A member whose hash is gone is no job of its owner any more.
     if owner and redis.call('EXISTS', hash) == 0 then redis.call('ZREM', owner, id) end
-    written[#written + 1] = 2
+    written[i] = 2
   elseif not status then
     if owner then redis.call('ZREM', owner, id) end
-    written[#written + 1] = 0
+    written[i] = 0
   elseif status == 'succeeded' or status == 'failed' then
-    written[#written + 1] = -1
+    written[i] = -1
   else
     if outcome == 'succeeded' then
-      redis.call('HSET', hash, 'status', 'succeeded', 'result', ARGV[at + 5], 'finished', now)
+      redis.call('HSET', hash, 'status', 'succeeded', 'result', ARGV[at + 2], 'finished', now)
       redis.call('HDEL', hash, 'created', 'started', 'reason')
     else
-      redis.call('HSET', hash, 'status', 'failed', 'reason', ARGV[at + 5], 'finished', now)
+      redis.call('HSET', hash, 'status', 'failed', 'reason', ARGV[at + 2], 'finished', now)
       redis.call('HDEL', hash, 'created', 'started')
       local stored = redis.call('HMGET', hash, 'input', 'attempts', 'owner')
       local letter = {'XADD', dead, 'MAXLEN', '~', dead_cap, '*', 'id', id, 'input', stored[1] or '',
-        'reason', ARGV[at + 6], 'attempts', stored[2] or '0'}
+        'reason', details[i] or ARGV[at + 2], 'attempts', stored[2] or '0'}
       if stored[3] then
         letter[#letter + 1] = 'owner'
         letter[#letter + 1] = stored[3]
@@ -88,7 +108,7 @@ for at = 5, #ARGV, 8 do
     redis.call('EXPIRE', hash, ttl)
     redis.call('PUBLISH', channel, id)
     if owner then redis.call('ZREM', owner, id) end
-    written[#written + 1] = 1
+    written[i] = 1
   end
 end
 return written

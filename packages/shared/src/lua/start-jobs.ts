@@ -8,46 +8,54 @@ import { luaScript } from './lua-prelude.js';
  * attempts are spent (its consumers kept dying: the caller fails it, and
  * the count stays at the attempts made). One call per batch read from the
  * stream. Atomic, so a job hash is never recreated without its TTL and a
- * finished job is never reopened. Runs at maxmemory too.
+ * finished job is never reopened. Runs at maxmemory too. One key and no
+ * argument per job (the hot path), unless the job has an owner.
  *
- * KEYS      the jobs' hashes and their owners' sets, each once, in any order
- * ARGV[1]   TTL in seconds
- * ARGV[2]   attempts allowed per job
- * ARGV[3..] per job, three values: job id, the index in KEYS of its hash,
- *           the index of its owner's set (0: none)
- * Returns   per job, in order: its attempt number (>= 1); 0 when its hash is
- *           missing; -1 when it already succeeded or failed; -2 when its
- *           attempts are spent.
+ * KEYS[1..n]  the jobs' hashes, in order
+ * KEYS[n+1..] their owners' sets, each once
+ * ARGV[1]     TTL in seconds
+ * ARGV[2]     attempts allowed per job
+ * ARGV[3]     job hash key prefix: a job's id is its hash key after it
+ * ARGV[4]     n, the number of jobs
+ * ARGV[5..]   for each job that has an owner, two values: its position
+ *             (1..n) and the index in KEYS of its owner's set
+ * Returns     per job, in order: its attempt number (>= 1); 0 when its hash
+ *             is missing; -1 when it already succeeded or failed; -2 when
+ *             its attempts are spent.
  */
 export const START_JOBS_LUA = luaScript(
   { allowOom: true, helpers: ['clock', 'owners'] },
   `
 local ttl = int_arg(ARGV[1], 'TTL', 1, MAX_TTL)
 local max_attempts = int_arg(ARGV[2], 'attempts allowed', 1, MAX_COUNT)
-groups_of(3, 3)
-for at = 3, #ARGV, 3 do
-  key_at(ARGV[at + 1], 'job hash index', true)
-  key_at(ARGV[at + 2], 'owner set index', false)
+local prefix = ARGV[3]
+local count = int_arg(ARGV[4], 'number of jobs', 0, #KEYS)
+groups_of(5, 2)
+local owners = {}
+for at = 5, #ARGV, 2 do
+  local position = int_arg(ARGV[at], 'job position', 1, count)
+  if string.sub(KEYS[position], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[position]) end
+  owners[position] = key_at(ARGV[at + 1], 'owner set index', true)
 end
 
 local now = now_ms()
 local started = ms_text(now)
 local attempts = {}
-for at = 3, #ARGV, 3 do
-  local hash, owner = KEYS[tonumber(ARGV[at + 1])], KEYS[tonumber(ARGV[at + 2])]
+for i = 1, count do
+  local hash = KEYS[i]
   local job = redis.call('HMGET', hash, 'status', 'attempts')
   local status, made = job[1], tonumber(job[2]) or 0
   if not status then
-    attempts[#attempts + 1] = 0
+    attempts[i] = 0
   elseif status == 'succeeded' or status == 'failed' then
-    attempts[#attempts + 1] = -1
+    attempts[i] = -1
   elseif made >= max_attempts then
-    attempts[#attempts + 1] = -2
+    attempts[i] = -2
   else
-    attempts[#attempts + 1] = made + 1
+    attempts[i] = made + 1
     redis.call('HSET', hash, 'status', 'processing', 'started', started, 'attempts', tostring(made + 1))
     redis.call('EXPIRE', hash, ttl)
-    if owner then owner_touch(owner, ARGV[at], now, ttl) end
+    if owners[i] then owner_touch(owners[i], string.sub(hash, #prefix + 1), now, ttl) end
   end
 end
 return attempts
