@@ -5,7 +5,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const resolve = {
   alias: { '@foretell/shared': fileURLToPath(new URL('./packages/shared/src/index.ts', import.meta.url)) },
 };
-const timeouts = { testTimeout: 30_000, hookTimeout: 30_000 };
+// Deadlines, not waits: a passing test never reaches them, and two loaded
+// cores can make the end-to-end files' process starts take many seconds.
+const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
 
 // `npm start` re-installs and rebuilds the `dist` that the end-to-end files
 // run: its test runs alone, once every other file is done.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { FAILING_MODEL_REASON } from '../fixtures/e2e-failing-model.mjs';
 import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
-import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
 import { fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -52,11 +52,7 @@ async function startService(modelEnv: (redis: Redis, prefix: string) => Record<s
     },
   };
   try {
-    await waitFor(async () => (await service.client.send({ method: 'GET', url: '/ready' })).status === 200, {
-      timeoutMs: 15_000,
-      what: 'API ready',
-      unless: service.bothRunning,
-    });
+    await waitForApi(`http://127.0.0.1:${port}`, '/ready', service.bothRunning);
   } catch (error) {
     await service.stop();
     throw error;

@@ -6,7 +6,7 @@ import { mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
-import { startApp, type AppProcess } from '../support/app-process.js';
+import { type AppProcess, startApp, waitForApi } from '../support/app-process.js';
 import { fetchClient, type PredictClient, type PredictResponse } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -83,11 +83,7 @@ class Deployment {
     this.processes.push(api);
     const base = `http://127.0.0.1:${port}`;
     // No key: /ready is open.
-    await waitFor(async () => (await fetchClient(base).send({ method: 'GET', url: '/ready' })).status === 200, {
-      timeoutMs: 15_000,
-      what: 'API ready',
-      unless: this.allRunning,
-    });
+    await waitForApi(base, '/ready', this.allRunning);
     return base;
   }
 

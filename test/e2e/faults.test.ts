@@ -3,7 +3,7 @@ import { redisKeys, type RedisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countAnnouncements } from '../fixtures/e2e-announcements.js';
-import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
 import { acceptedId, fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -57,14 +57,7 @@ async function cluster(latencyMs: number): Promise<Cluster> {
   const allRunning = () => processes.forEach((app) => app.assertRunning());
   const api = start('api', { PORT: String(port), HOST: '127.0.0.1' });
   const client = fetchClient(`http://127.0.0.1:${port}`, 3000);
-  await waitFor(
-    async () => (await client.send({ method: 'GET', url: '/health' }).catch(() => undefined))?.status === 200,
-    {
-      timeoutMs: 20_000,
-      what: 'api up',
-      unless: api.assertRunning,
-    },
-  );
+  await waitForApi(`http://127.0.0.1:${port}`, '/health', api.assertRunning);
   return { client, keys: redisKeys(prefix), redis, start, allRunning };
 }
 

@@ -1,7 +1,7 @@
 import { redisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
 import { acceptedId, fetchClient } from '../support/predict-client.js';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -10,7 +10,6 @@ import { waitFor } from '../support/wait-for.js';
 // clean 503 REDIS_FULL, and a consumer still finishes every job accepted,
 // which frees memory, so that the API accepts jobs again by itself.
 
-const STARTUP_MS = 30_000;
 const PREFIX = 'memory';
 const keys = redisKeys(PREFIX);
 // Each job holds its input twice (stream entry and hash) until it finishes, once after.
@@ -57,14 +56,7 @@ describe('Redis at maxmemory', { timeout: 120_000 }, () => {
     const port = await freePort();
     const api = start('api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
     const client = fetchClient(`http://127.0.0.1:${port}`);
-    await waitFor(
-      async () => (await client.send({ method: 'GET', url: '/ready' }).catch(() => undefined))?.status === 200,
-      {
-        timeoutMs: STARTUP_MS,
-        what: 'API ready',
-        unless: api.assertRunning,
-      },
-    );
+    await waitForApi(`http://127.0.0.1:${port}`, '/ready', api.assertRunning);
     const maxMemory = (await usedMemory(connection)) + HEADROOM;
     await connection.config('SET', 'maxmemory', String(maxMemory));
 
@@ -92,7 +84,7 @@ describe('Redis at maxmemory', { timeout: 120_000 }, () => {
 
     // A consumer started now runs at maxmemory: it starts, finishes and acks every job.
     const consumer = start('consumer', { ...env, CONSUMER_NAME: 'at-maxmemory' });
-    await waitForLog(consumer, 'consumer started', STARTUP_MS);
+    await waitForLog(consumer, 'consumer started');
     const statuses = () => Promise.all(accepted.map((id) => connection.hget(keys.job(id), 'status')));
     await waitFor(async () => (await statuses()).every((status) => status === 'succeeded'), {
       timeoutMs: 30_000,

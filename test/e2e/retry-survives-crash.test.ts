@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
 import { fetchClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { testRedis, type TestRedis } from '../support/test-redis.js';
@@ -12,8 +12,6 @@ import { waitFor } from '../support/wait-for.js';
 
 const MODEL_MODULE = fileURLToPath(new URL('../fixtures/consumer-failing-model.mjs', import.meta.url));
 const FAILURE = 'fixture model: down on purpose';
-// Deadlines, not waits: a process starting on a loaded two-core machine has taken over 10 s.
-const STARTUP_MS = 30_000;
 
 const processes: AppProcess[] = [];
 let redis: TestRedis | undefined;
@@ -57,15 +55,11 @@ describe('retries and crashes', { timeout: 120_000 }, () => {
       RETRY_BASE_DELAY_MS: '600000',
       RETRY_MAX_DELAY_MS: '600000',
     });
-    await waitForLog(doomed, 'consumer started', STARTUP_MS);
+    await waitForLog(doomed, 'consumer started');
     const port = await freePort();
     const api = start('api', { ...common, PORT: String(port), HOST: '127.0.0.1' });
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/ready`).catch(() => undefined))?.status === 200, {
-      timeoutMs: STARTUP_MS,
-      what: 'API ready',
-      unless: stillRunning(api),
-    });
+    await waitForApi(base, '/ready', stillRunning(api));
     const client = fetchClient(base);
     const id = await client.submit('survive the crash');
 
@@ -83,7 +77,7 @@ describe('retries and crashes', { timeout: 120_000 }, () => {
     expect(await pendingCount(t)).toBe(0);
 
     const successor = start('consumer', common);
-    await waitForLog(successor, 'consumer started', STARTUP_MS);
+    await waitForLog(successor, 'consumer started');
     // The delay is not waited out: the test makes the retry due now, as time would.
     expect(await t.redis.zadd(keys.retries, 'XX', 'CH', Date.now(), id)).toBe(1);
     await waitFor(async () => (await t.redis.hget(keys.job(id), 'status')) === 'succeeded', {

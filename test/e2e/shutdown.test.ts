@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import { countAnnouncements } from '../fixtures/e2e-announcements.js';
 import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
 import { endedWithQuit, startRedisRelay } from '../support/redis-relay.js';
-import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
 import { fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -48,10 +48,7 @@ async function startApi(env: Record<string, string> = {}): Promise<{ api: AppPro
   const port = await freePort();
   const api = start('api', { PORT: String(port), HOST: '127.0.0.1', ...env });
   const client = fetchClient(`http://127.0.0.1:${port}`);
-  await waitFor(
-    async () => (await client.send({ method: 'GET', url: '/health' }).catch(() => undefined))?.status === 200,
-    { timeoutMs: 20_000, what: 'api up', unless: api.assertRunning },
-  );
+  await waitForApi(`http://127.0.0.1:${port}`, '/health', api.assertRunning);
   return { api, client };
 }
 

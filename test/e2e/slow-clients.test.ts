@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
-import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
 import { fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -52,10 +52,7 @@ async function startApi(env: Record<string, string>): Promise<Api> {
   });
   started.push(api);
   const client = fetchClient(`http://127.0.0.1:${port}`);
-  await waitFor(
-    async () => (await client.send({ method: 'GET', url: '/health' }).catch(() => undefined))?.status === 200,
-    { what: 'api up', unless: api.assertRunning },
-  );
+  await waitForApi(`http://127.0.0.1:${port}`, '/health', api.assertRunning);
   return { api, port, client };
 }
 

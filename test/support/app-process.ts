@@ -117,8 +117,16 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string>)
   };
 }
 
+/**
+ * How long a process may take to start (to log "consumer started", to answer
+ * /ready). A deadline, not a wait: it only matters when something is broken,
+ * and a process that dies fails the wait at once. Generous because two
+ * loaded cores can make a Node start take many seconds.
+ */
+export const STARTUP_TIMEOUT_MS = 60_000;
+
 /** Waits until the process has printed a log line whose `msg` is `message`; fails at once if it exits without. */
-export function waitForLog(app: AppProcess, message: string, timeoutMs = 10_000): Promise<string> {
+export function waitForLog(app: AppProcess, message: string, timeoutMs = STARTUP_TIMEOUT_MS): Promise<string> {
   const find = () => app.lines.find((line) => line.includes(`"msg":"${message}"`));
   return waitFor(find, {
     timeoutMs,
@@ -126,5 +134,24 @@ export function waitForLog(app: AppProcess, message: string, timeoutMs = 10_000)
     unless: () => {
       if (find() === undefined) app.assertRunning();
     },
+  });
+}
+
+/**
+ * Waits until the API at `base` answers `path` with 200: `/health` once it
+ * listens, `/ready` once Redis and the consumer group are there too.
+ * `unless` fails the wait at once (pass the processes' assertRunning).
+ */
+export async function waitForApi(base: string, path: '/health' | '/ready', unless: () => void): Promise<void> {
+  const status = async () => {
+    const response = await fetch(`${base}${path}`).catch(() => undefined);
+    await response?.body?.cancel();
+    return response?.status;
+  };
+  await waitFor(async () => (await status()) === 200, {
+    timeoutMs: STARTUP_TIMEOUT_MS,
+    intervalMs: 50,
+    what: `${base}${path} to answer 200`,
+    unless,
   });
 }
