@@ -3,6 +3,7 @@ import { ConfigError, createRedisConnection, loadModel, redisKeys } from '@foret
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { loadConsumerConfig } from './config.js';
+import { shutDown } from './shutdown.js';
 import { createConsumer } from './stream-consumer.js';
 
 // The consumer's one impure entrypoint: reads the environment, opens Redis,
@@ -61,12 +62,20 @@ const consumer = createConsumer({
   },
 });
 
-// The consumer's own grace period bounds the drain; the extra seconds are for closing connections.
-closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 5000, logger: log }, async ({ signal, err }) => {
+// Past the grace period, closing connections takes milliseconds; a stop that
+// takes longer than this margin on top is stuck, and is ended with exit 1.
+const CLOSE_MARGIN_MS = 5000;
+let stopRequested = false;
+closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + CLOSE_MARGIN_MS, logger: log }, async ({ signal, err }) => {
+  stopRequested = true;
   if (err) log.error({ err }, 'shutting down after an unexpected error');
   else log.info({ signal }, 'shutting down: no new jobs, finishing the ones in hand');
-  await consumer.close();
-  await redis.quit().catch((error: unknown) => log.warn({ err: error }, 'redis quit failed'));
+  await shutDown({ consumer, redis, graceMs: config.SHUTDOWN_GRACE_MS, log });
 });
 
-await consumer.start();
+try {
+  await consumer.start();
+} catch (error) {
+  // A start still waiting for Redis fails when a stop drops the connection: that is the stop's to report.
+  if (!stopRequested) throw error;
+}

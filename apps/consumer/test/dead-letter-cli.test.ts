@@ -1,26 +1,16 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { mockResult } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { foretell as runForetell, type CliRun } from './cli-run.js';
 import { harnessPool, type Harness } from './consumer-harness.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const harnesses = harnessPool();
 
 afterEach(() => harnesses.disposeAll());
 
 /** Runs the built CLI as an operator would, on the test's Redis and prefix. */
-async function foretell(h: Harness, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH ?? '', REDIS_URL: h.url, KEY_PREFIX: h.prefix };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function foretell(h: Harness, ...args: string[]): Promise<CliRun> {
+  return runForetell(args, { REDIS_URL: h.url, KEY_PREFIX: h.prefix });
 }
 
 /** A job that failed for good (its model always throws), and a poison entry, both dead-lettered. */
@@ -37,17 +27,18 @@ async function deadLetters(): Promise<{ h: Harness; jobId: string; poisonEntry: 
   return { h, jobId, poisonEntry };
 }
 
-describe('pnpm foretell dead', () => {
+describe('foretell dead (the built CLI)', () => {
   it('lists dead letters with their job, attempts and reason', async () => {
     const { h, jobId } = await deadLetters();
     const table = await foretell(h, 'dead', 'list');
-    expect(table.code).toBe(0);
+    expect([table.code, table.stderr]).toEqual([0, '']);
     expect(table.stdout).toContain(jobId);
     expect(table.stdout).toContain('model offline');
     expect(table.stdout).toContain('invalid job message');
-    expect(table.stdout).toContain('2 dead letter(s)');
+    expect(table.stdout.split('\n').at(-2)).toBe('2 dead letter(s)');
 
     const json = await foretell(h, 'dead', 'list', '--json');
+    expect([json.code, json.stderr]).toEqual([0, '']);
     const letters = JSON.parse(json.stdout) as { jobId?: string; reason: string; attempts?: number }[];
     expect(letters).toHaveLength(2);
     expect(letters.find((letter) => letter.jobId === jobId)).toMatchObject({
@@ -56,6 +47,31 @@ describe('pnpm foretell dead', () => {
       attempts: 1,
     });
     expect(letters.find((letter) => letter.jobId === undefined)?.reason).toMatch(/^invalid job message/);
+  });
+
+  it('--json through `npm run -s foretell --` prints the JSON alone on stdout, as node dist/cli.js does', async () => {
+    const { h } = await deadLetters();
+    const env = { REDIS_URL: h.url, KEY_PREFIX: h.prefix };
+    const [viaNpm, viaNode] = await Promise.all([
+      runForetell(['dead', 'list', '--json'], env, 'npm'),
+      runForetell(['dead', 'list', '--json'], env, 'node'),
+    ]);
+    expect([viaNpm.code, viaNpm.stderr]).toEqual([0, '']);
+    // The whole of stdout parses: no banner of npm's before it, nothing after.
+    expect(JSON.parse(viaNpm.stdout)).toHaveLength(2);
+    expect(viaNpm.stdout).toBe(viaNode.stdout);
+  });
+
+  it('says when --count cut the list short, and how to see it all', async () => {
+    const { h } = await deadLetters();
+    const [[oldest]] = (await h.redis.xrange(h.keys.dead, '-', '+', 'COUNT', 1)) as [[string, string[]]];
+    const first = await foretell(h, 'dead', 'list', '--count', '1');
+    expect([first.code, first.stderr]).toEqual([0, '']);
+    const lines = first.stdout.trimEnd().split('\n');
+    // Header, the oldest dead letter, the count.
+    expect(lines).toHaveLength(3);
+    expect(lines[1]?.startsWith(`${oldest} `)).toBe(true);
+    expect(lines[2]).toBe('1 of 2 dead letter(s), the oldest; --count 2 lists them all');
   });
 
   it('replays one dead job: it is queued again and a consumer finishes it', async () => {
@@ -85,13 +101,17 @@ describe('pnpm foretell dead', () => {
     expect(left.map(([, fields]) => fields[1])).toEqual([poisonEntry]);
   });
 
-  it('says what is wrong, with a non-zero exit, for an unknown entry or command', async () => {
+  it('says what is wrong in one line, with a non-zero exit, for an unknown entry or command', async () => {
     const { h } = await deadLetters();
     const unknown = await foretell(h, 'dead', 'replay', '1-1');
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toBe('foretell: no dead entry 1-1\n');
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: 'foretell: no dead entry 1-1\n' });
     const usage = await foretell(h, 'alive');
-    expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/^usage: foretell dead list/);
+    expect(usage).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'foretell: unknown command "alive": expected dead list or dead replay; see foretell --help\n',
+    });
+    // Neither touched the dead letters.
+    expect(await h.redis.xlen(h.keys.dead)).toBe(2);
   });
 });
