@@ -1,4 +1,4 @@
-import type { Summary, Target } from './stats.js';
+import type { Summary, Target, Verdict } from './stats.js';
 
 export interface ReportHeader {
   readonly date: string;
@@ -36,6 +36,13 @@ export function describeTarget(target: Target, unit: string): string {
 
 const HEADINGS = ['figure', 'value', 'baseline', 'ratio', 'target', 'result'] as const;
 
+const RESULT_CELLS: Record<Verdict, string> = {
+  pass: 'pass',
+  fail: 'FAIL',
+  'no target': '—',
+  'not measured (smoke)': 'not measured (smoke)',
+};
+
 function cells(summary: Summary): string[] {
   return [
     summary.label,
@@ -43,7 +50,7 @@ function cells(summary: Summary): string[] {
     `${formatValue(summary.baseline, summary.unit)} (${summary.baselineLabel})`,
     formatRatio(summary.ratio),
     describeTarget(summary.target, summary.unit),
-    summary.pass === undefined ? '—' : summary.pass ? 'pass' : 'FAIL',
+    RESULT_CELLS[summary.verdict],
   ];
 }
 

@@ -117,7 +117,7 @@ async function main(): Promise<number> {
     ).filter((gap) => !failed.has(`${gap.scenario}#${gap.run}`)),
   );
 
-  const summaries = summarise(figures);
+  const summaries = summarise(figures, { smoke: settings.smoke });
   const cpu = cpus();
   const header: ReportHeader = {
     date: startedAt.toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
@@ -175,7 +175,7 @@ function report(
   writeFileSync(markdownPath, markdownTable(summaries, header, notes));
   process.stdout.write(`written: ${settings.out}, ${markdownPath}\n`);
   if (failures.length > 0) return 1;
-  if (settings.check && summaries.some((summary) => summary.pass === false)) return 1;
+  if (settings.check && summaries.some((summary) => summary.verdict === 'fail')) return 1;
   return 0;
 }
 

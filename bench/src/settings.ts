@@ -19,7 +19,7 @@ export interface BenchSettings {
   readonly aof: boolean;
   /** Write V8 CPU profiles of the api and consumer processes. */
   readonly profile: boolean;
-  /** Exit 1 when a target is missed (by default only a scenario that fails to report does). */
+  /** Exit 1 when a target is missed (by default only a scenario that fails to report does); in smoke mode, one judged there. */
   readonly check: boolean;
   /** Where the JSON goes; a Markdown table is written next to it. */
   readonly out: string;
@@ -40,10 +40,11 @@ export const USAGE = `Usage: pnpm bench [options]   (or node bench/dist/run.js [
   --duration S      whole seconds of each measured load run (default 10; smoke 1)
   --connections N   autocannon connections (default 50)
   --only a,b        run only these scenarios: sync, async, get, memory, backlog, slow-model
-  --smoke           a few seconds per scenario, tiny backlogs: checks that every scenario reports
+  --smoke           a few seconds per scenario, tiny backlogs: checks that every scenario reports;
+                    targets that need the full load are shown as "not measured (smoke)"
   --aof             Redis with appendonly yes, appendfsync everysec (default: no persistence)
   --profile         write V8 CPU profiles of the api and consumer to bench/results/profiles
-  --check           exit 1 when a target is missed
+  --check           exit 1 when a target is missed (with --smoke: one it can judge)
   --out FILE        the JSON report (default bench/results/latest.json; smoke: smoke.json)
   --backlog N       jobs in the drained backlog (default 200000; smoke 3000)
   --help`;

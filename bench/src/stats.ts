@@ -34,6 +34,21 @@ export interface Figure {
   readonly target: Target;
   /** Facts that qualify the figure (errors seen, settings used). */
   readonly notes?: readonly string[];
+  /**
+   * The target means the same in a smoke run (a second of load, no warm-up,
+   * tiny backlogs): true only for a figure that depends on neither the length
+   * nor the size of the load, such as the memory of one job. Smoke mode
+   * reports the others as not measured instead of judging them.
+   */
+  readonly judgedInSmoke?: boolean;
+}
+
+/** How a figure fares against its target. */
+export type Verdict = 'pass' | 'fail' | 'no target' | 'not measured (smoke)';
+
+export interface SummariseOptions {
+  /** A smoke run: only the figures judged in smoke are held to their target. */
+  readonly smoke?: boolean;
 }
 
 /** A figure over every run: medians, each run's values kept. */
@@ -47,8 +62,7 @@ export interface Summary {
   /** Median of the per-run ratios (each against its own run's baseline). */
   readonly ratio: number;
   readonly target: Target;
-  /** undefined: no target. */
-  readonly pass: boolean | undefined;
+  readonly verdict: Verdict;
   readonly runs: readonly { readonly value: number; readonly baseline: number; readonly ratio: number }[];
   readonly notes: readonly string[];
 }
@@ -68,8 +82,14 @@ export function meets(target: Target, value: number, baseline: number, ratioValu
   }
 }
 
+function verdictOf(figure: Figure, value: number, baseline: number, ratioValue: number, smoke: boolean): Verdict {
+  if (figure.target.kind === 'none') return 'no target';
+  if (smoke && figure.judgedInSmoke !== true) return 'not measured (smoke)';
+  return Number.isFinite(value) && meets(figure.target, value, baseline, ratioValue) === true ? 'pass' : 'fail';
+}
+
 /** Groups the figures of every run by id, in first-seen order. */
-export function summarise(figures: readonly Figure[]): Summary[] {
+export function summarise(figures: readonly Figure[], { smoke = false }: SummariseOptions = {}): Summary[] {
   const byId = new Map<string, Figure[]>();
   for (const figure of figures) {
     const group = byId.get(figure.id);
@@ -92,7 +112,7 @@ export function summarise(figures: readonly Figure[]): Summary[] {
       baseline,
       ratio: ratioValue,
       target: first.target,
-      pass: Number.isFinite(value) ? meets(first.target, value, baseline, ratioValue) : false,
+      verdict: verdictOf(first, value, baseline, ratioValue, smoke),
       runs,
       notes,
     };

@@ -11,7 +11,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUNNER = join(ROOT, 'bench/dist/run.js');
 
 interface SmokeReport {
-  readonly figures: readonly { id: string; value: number; baseline: number; run: number }[];
+  readonly figures: readonly { id: string; value: number; baseline: number; run: number; judgedInSmoke?: boolean }[];
+  readonly summaries: readonly { id: string; verdict: string; target: { kind: string } }[];
   readonly failures: readonly { scenario: string; error: string }[];
 }
 
@@ -49,6 +50,15 @@ describe('pnpm bench --smoke', () => {
         expect(figure.baseline, `${figure.id} baseline`).toBeGreaterThan(0);
       }
     }
+    // A second of load cannot measure throughput, latency or RSS after the run: those are not judged.
+    const judged = new Set(report.figures.filter((figure) => figure.judgedInSmoke).map((figure) => figure.id));
+    expect(judged).toEqual(new Set(['memory.job-hash']));
+    for (const summary of report.summaries) {
+      if (summary.target.kind !== 'none' && !judged.has(summary.id)) {
+        expect(summary.verdict, summary.id).toBe('not measured (smoke)');
+      }
+    }
+    expect(stdout).toMatch(/^sync POST \/predict .* not measured \(smoke\)$/m);
     // The table is printed and a Markdown copy written next to the JSON.
     expect(stdout).toMatch(/figure\s+value\s+baseline\s+ratio\s+target\s+result/);
     expect(await readFile(join(dir, 'smoke.md'), 'utf8')).toMatch(/^\| figure +\| value +\| baseline +\|/m);

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { meets, median, ratio, summarise, type Figure } from '../src/stats.js';
+import { textTable } from '../src/report.js';
+import { meets, median, ratio, summarise, type Figure, type Summary } from '../src/stats.js';
+
+const figure = (value: number, baseline: number): Figure => ({
+  id: 'sync.rps',
+  label: 'sync',
+  unit: 'req/s',
+  value,
+  baseline,
+  baselineLabel: 'bare route',
+  target: { kind: 'ratio-at-least', ratio: 0.85 },
+});
 
 describe('median', () => {
   it('takes the middle value, or the mean of the middle two, ignoring non-numbers', () => {
@@ -30,20 +41,37 @@ describe('meets', () => {
 });
 
 describe('summarise', () => {
-  const figure = (value: number, baseline: number): Figure => ({
-    id: 'sync.rps',
-    label: 'sync',
-    unit: 'req/s',
-    value,
-    baseline,
-    baselineLabel: 'bare route',
-    target: { kind: 'ratio-at-least', ratio: 0.85 },
-  });
-
   it('reports medians and judges the median of the per-run ratios', () => {
     // Per-run ratios 0.9, 0.5, 0.95: their median (0.9), not median value over median baseline (0.95).
     const [summary] = summarise([figure(90, 100), figure(100, 200), figure(95, 100)]);
-    expect(summary).toMatchObject({ value: 95, baseline: 100, ratio: 0.9, pass: true });
+    expect(summary).toMatchObject({ value: 95, baseline: 100, ratio: 0.9, verdict: 'pass' });
     expect(summary?.runs).toHaveLength(3);
+  });
+
+  it('fails a missed target, and a figure without a number', () => {
+    expect(summarise([figure(50, 100)])[0]?.verdict).toBe('fail');
+    expect(summarise([figure(Number.NaN, 100)])[0]?.verdict).toBe('fail');
+    expect(summarise([{ ...figure(50, 100), target: { kind: 'none' } }])[0]?.verdict).toBe('no target');
+  });
+
+  it('in smoke mode, judges only the figures whose target holds at that scale', () => {
+    const [notJudged] = summarise([figure(50, 100)], { smoke: true });
+    expect(notJudged?.verdict).toBe('not measured (smoke)');
+    expect(summarise([{ ...figure(50, 100), judgedInSmoke: true }], { smoke: true })[0]?.verdict).toBe('fail');
+    expect(summarise([{ ...figure(90, 100), judgedInSmoke: true }], { smoke: true })[0]?.verdict).toBe('pass');
+    expect(summarise([{ ...figure(50, 100), target: { kind: 'none' } }], { smoke: true })[0]?.verdict).toBe(
+      'no target',
+    );
+  });
+});
+
+describe('textTable', () => {
+  it('prints a missed target as FAIL, and one a smoke run cannot measure as such', () => {
+    const row = (summary: Summary | undefined) =>
+      textTable(summary ? [summary] : [])
+        .split('\n')
+        .at(-1);
+    expect(row(summarise([figure(50, 100)])[0])).toMatch(/ FAIL$/);
+    expect(row(summarise([figure(50, 100)], { smoke: true })[0])).toMatch(/ not measured \(smoke\)$/);
   });
 });

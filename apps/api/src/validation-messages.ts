@@ -5,6 +5,14 @@ function where(dataVar: string, instancePath: string): string {
   return instancePath ? `${dataVar}${instancePath}` : dataVar;
 }
 
+/** One or more visible ASCII characters: what may become part of a Redis key or a header. */
+export const VISIBLE_ASCII_PATTERN = '^[\\x21-\\x7E]+$';
+
+/** What the schemas' patterns mean, in words. */
+const PATTERN_MEANINGS: Record<string, string> = {
+  [VISIBLE_ASCII_PATTERN]: 'must be visible ASCII characters (no spaces, control or non-ASCII characters)',
+};
+
 function describe(error: FastifySchemaValidationError, dataVar: string): string | undefined {
   const params: Record<string, unknown> = error.params;
   switch (error.keyword) {
@@ -18,6 +26,12 @@ function describe(error: FastifySchemaValidationError, dataVar: string): string 
     case 'minLength':
       if (params['limit'] === 1) return `${where(dataVar, error.instancePath)} must not be empty`;
       break;
+    case 'pattern': {
+      // A regular expression is no answer for a client: say what it means, where we know.
+      const meaning = PATTERN_MEANINGS[String(params['pattern'])];
+      if (meaning !== undefined) return `${where(dataVar, error.instancePath)} ${meaning}`;
+      break;
+    }
   }
   return `${where(dataVar, error.instancePath)} ${error.message ?? 'is invalid'}`;
 }

@@ -51,12 +51,13 @@ describe('Idempotency-Key', () => {
     expect(await ctx.t.redis.xlen(ctx.t.keys.jobs)).toBe(4);
   });
 
+  const VISIBLE_ASCII = 'must be visible ASCII characters (no spaces, control or non-ASCII characters)';
   it.each([
     ['too long', 'k'.repeat(256), 'must not have more than 255 characters'],
-    ['empty', '', 'must not be empty; headers/idempotency-key must match pattern "^[\\x21-\\x7E]+$"'],
-    ['with a space', 'two words', 'must match pattern "^[\\x21-\\x7E]+$"'],
-    ['with a control character', 'tab\tkey', 'must match pattern "^[\\x21-\\x7E]+$"'],
-    ['non-ASCII', 'clé', 'must match pattern "^[\\x21-\\x7E]+$"'],
+    ['empty', '', `must not be empty; headers/idempotency-key ${VISIBLE_ASCII}`],
+    ['with a space', 'two words', VISIBLE_ASCII],
+    ['with a control character', 'tab\tkey', VISIBLE_ASCII],
+    ['non-ASCII', 'clé', VISIBLE_ASCII],
   ])('refuses a key %s with 400, in async and in sync mode, and writes nothing', async (_, key, why) => {
     const expected = JSON.stringify({
       error: `Invalid request: headers/idempotency-key ${why}.`,

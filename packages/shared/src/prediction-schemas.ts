@@ -33,7 +33,7 @@ export type PredictRequest = Static<typeof PredictRequestSchema>;
 export const PredictionOutputSchema = Type.Object(
   {
     input: Type.String(),
-    result: Type.String({ description: 'The model result, a string of digits.', examples: ['8471'] }),
+    result: Type.String({ description: 'The model result, a string of digits.', examples: ['17304'] }),
   },
   { additionalProperties: false, title: 'PredictionOutput' },
 );

@@ -13,6 +13,7 @@ import { errorResponse, RedisUnavailableResponse, RetryAfterHeader } from '../ht
 import { LazyAbort } from '../lazy-abort.js';
 import { BEARER_SCHEME } from '../openapi.js';
 import type { PredictionService } from '../prediction-service.js';
+import { VISIBLE_ASCII_PATTERN } from '../validation-messages.js';
 
 export interface PredictRoutesOptions {
   readonly predictions: PredictionService;
@@ -40,7 +41,7 @@ const PostHeadersSchema = Type.Object({
       minLength: 1,
       maxLength: 255,
       // Visible ASCII: it becomes part of a Redis key.
-      pattern: '^[\\x21-\\x7E]+$',
+      pattern: VISIBLE_ASCII_PATTERN,
       description:
         'Async mode only. The same key with the same body while its job is kept (`RESULT_TTL_SECONDS`) returns the first ' +
         "request's `prediction_id` (header `Idempotent-Replayed: true`) and enqueues nothing; with another body, 422. " +
@@ -106,10 +107,15 @@ function keyedSchema(
   return { security: [{ [BEARER_SCHEME]: [] }], responses };
 }
 
-const badRequest = errorResponse('Malformed JSON, a missing, empty or non-string `input`, or unknown properties.', {
-  error: "Invalid request: body must have required property 'input'.",
-  code: 'INVALID_REQUEST',
-});
+const badRequest = errorResponse(
+  'Malformed JSON (`INVALID_JSON`), an empty body with a JSON content type (`EMPTY_BODY`), or (`INVALID_REQUEST`) ' +
+    'a missing, empty or non-string `input`, a string that is not well-formed Unicode, unknown properties, ' +
+    'or a malformed `Idempotency-Key`.',
+  {
+    error: "Invalid request: body must have the property 'input'.",
+    code: 'INVALID_REQUEST',
+  },
+);
 
 // Answered by the HTTP layer before any route runs (see http-edge.ts), then the socket is closed.
 const requestTimeout = errorResponse(
