@@ -9,9 +9,9 @@ const resolve = {
 // cores can make the end-to-end files' process starts take many seconds.
 const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
 
-// `npm start` re-installs and rebuilds the `dist` that the end-to-end files
-// run: its test runs alone, once every other file is done.
-const NPM_START_TEST = 'test/e2e/start-command.test.ts';
+// `npm start` may install and rebuild the `dist` that the end-to-end files
+// run: its tests run alone, once every other file is done.
+const NPM_START_TESTS = 'test/e2e/start-*.test.ts';
 
 export default defineConfig({
   resolve,
@@ -31,7 +31,7 @@ export default defineConfig({
             'test/**/*.test.ts',
             'bench/test/**/*.test.ts',
           ],
-          exclude: [...configDefaults.exclude, NPM_START_TEST],
+          exclude: [...configDefaults.exclude, NPM_START_TESTS],
           ...timeouts,
           sequence: { groupOrder: 0 },
         },
@@ -40,7 +40,7 @@ export default defineConfig({
         resolve,
         test: {
           name: 'npm start',
-          include: [NPM_START_TEST],
+          include: [NPM_START_TESTS],
           ...timeouts,
           fileParallelism: false,
           sequence: { groupOrder: 1 },

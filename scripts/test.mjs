@@ -1,21 +1,77 @@
 // `npm test`: every check, from a clean clone. Installs what is missing
 // (dependencies; redis-server and Chromium via apt-get when root), builds
-// (the end-to-end tests run the built processes), type-checks, lints and
-// formats-checks, then runs every vitest test. Extra arguments go to vitest.
+// (the end-to-end tests run the built processes), then runs vitest while
+// type-checking, linting and format-checking beside it: the tests spend
+// much of their time waiting on processes and Redis, which leaves a core
+// for the checks. Every part must pass.
+//
+// `npm test -- <vitest arguments>` (a file, a folder, `-t name`) runs only
+// those tests: no type-check or lint, and no build when `dist` is already
+// the build of the sources.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CHROMIUM, ensureSystemCommand, installDependencies, log, pnpm, REDIS_SERVER, runMain } from './lib/run.mjs';
+import { buildState } from './lib/up-to-date.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Runs a workspace script with its output held back, so that it does not
+ * interleave with vitest's: resolves with its exit code and output.
+ */
+function quietly(script) {
+  return new Promise((resolve) => {
+    const child = spawn(`${ROOT}node_modules/.bin/pnpm`, ['run', '--silent', script], {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => (output += chunk));
+    child.once('error', (error) => resolve({ script, code: 1, output: `${output}${error.message}\n` }));
+    child.once('close', (code, signal) => resolve({ script, code: code ?? signal, output }));
+  });
+}
 
 runMain(async () => {
+  const vitestArgs = process.argv.slice(2);
+  const filtered = vitestArgs.length > 0;
   await installDependencies();
   await ensureSystemCommand(REDIS_SERVER);
   const chromium = process.env.CHROMIUM_PATH || (await ensureSystemCommand(CHROMIUM));
-  log('building');
-  await pnpm(['run', 'build']);
-  log('type-checking');
-  await pnpm(['run', 'typecheck']);
-  log('linting and format-checking');
-  await pnpm(['run', 'lint']);
-  log('running the tests');
-  await pnpm(['exec', 'vitest', 'run', ...process.argv.slice(2)], {
+
+  // The bench's own build is not tracked: a filtered run that names it builds.
+  const build = buildState(ROOT);
+  if (filtered && build.isUpToDate && !vitestArgs.some((arg) => arg.includes('bench'))) {
+    log('build up to date (sources unchanged since the last build)');
+  } else {
+    log('building');
+    await pnpm(['run', 'build']);
+    build.record();
+  }
+
+  const vitest = pnpm(['exec', 'vitest', 'run', ...vitestArgs], {
     env: { ...process.env, CHROMIUM_PATH: chromium },
   });
+  if (filtered) {
+    log('running the tests named; npm test without arguments also type-checks and lints');
+    await vitest;
+    return;
+  }
+  log('running the tests, type-checking and linting beside them');
+  const checks = Promise.all([quietly('typecheck'), quietly('lint')]);
+  const [tests, results] = await Promise.all([
+    vitest.then(
+      () => undefined,
+      (error) => error,
+    ),
+    checks,
+  ]);
+  for (const { script, code, output } of results) {
+    if (code === 0) log(`${script}: passed`);
+    else process.stdout.write(`${output}\n`);
+  }
+  const failed = results.filter(({ code }) => code !== 0).map(({ script }) => script);
+  if (tests) failed.unshift('vitest');
+  if (failed.length > 0) throw new Error(`failed: ${failed.join(', ')}`);
 });

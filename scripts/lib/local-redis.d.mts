@@ -8,6 +8,9 @@ export type RedisProcess = ChildProcessByStdio<null, Readable, Readable>;
 /** `maxmemory` of `npm start`'s Redis unless LOCAL_REDIS_MAXMEMORY says otherwise: `256mb`. */
 export const DEFAULT_LOCAL_MAXMEMORY: string;
 
+/** The file in its data folder where `npm start`'s Redis writes its pid (`redis.pid`), written and removed by redis-server itself. */
+export const REDIS_PID_FILE: string;
+
 /** A port nobody listens on right now, picked by the kernel. */
 export function freePort(): Promise<number>;
 
@@ -73,5 +76,8 @@ export interface StartLocalRedisOptions {
   readonly maxMemory?: string | number;
 }
 
-/** `npm start`'s Redis: AOF on, `maxmemory`, data kept in `dir`, own process group. Rejects (exitCode 1) if the port is taken. */
+/**
+ * `npm start`'s Redis: AOF on, `maxmemory`, data kept in `dir` with its pid in REDIS_PID_FILE there, own
+ * process group. Rejects (exitCode 1, naming LOCAL_REDIS_PORT) if the port is taken.
+ */
 export function startLocalRedis(options: StartLocalRedisOptions): Promise<RedisProcess>;

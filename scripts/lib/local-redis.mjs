@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -25,6 +25,14 @@ const PROBE_INTERVAL_MS = 50;
  * new jobs (503 REDIS_FULL) instead of growing until the kernel kills it.
  */
 export const DEFAULT_LOCAL_MAXMEMORY = '256mb';
+
+/**
+ * The file in its data folder where `npm start`'s Redis writes its pid
+ * (redis-server itself writes it at start and removes it when it shuts down
+ * cleanly): with INFO's `process_id`, how a later `npm start` recognises a
+ * Redis of its own left running.
+ */
+export const REDIS_PID_FILE = 'redis.pid';
 
 /** A port nobody listens on right now, picked by the kernel. */
 export function freePort() {
@@ -214,16 +222,16 @@ export async function launchRedis({
 
 /**
  * `npm start`'s Redis: AOF on, `maxmemory` (DEFAULT_LOCAL_MAXMEMORY unless
- * given), data in `dir` (kept), in its own process group so that Ctrl-C
- * reaches the runner first (Redis must outlive the apps' drain). `onLine`
- * gets the process before it prints, to show its output. Resolves with the
- * process once it answers PING.
+ * given), data in `dir` (kept) with its pid in REDIS_PID_FILE there, in its
+ * own process group so that Ctrl-C reaches the runner first (Redis must
+ * outlive the apps' drain). `onLine` gets the process before it prints, to
+ * show its output. Resolves with the process once it answers PING.
  */
 export async function startLocalRedis({ redisServer, port, dir, onLine, maxMemory = DEFAULT_LOCAL_MAXMEMORY }) {
   if (await isPortTaken(port)) {
     throw Object.assign(
       new Error(
-        `port ${port} is already in use: set REDIS_URL=redis://127.0.0.1:${port} to use that Redis, or LOCAL_REDIS_PORT to start one elsewhere.`,
+        `LOCAL_REDIS_PORT: port ${port} is already in use; set LOCAL_REDIS_PORT to a free port, or REDIS_URL=redis://127.0.0.1:${port} to use the Redis there.`,
       ),
       { exitCode: 1 },
     );
@@ -236,6 +244,7 @@ export async function startLocalRedis({ redisServer, port, dir, onLine, maxMemor
     maxMemory,
     detached: true,
     onSpawn: onLine,
+    extraArgs: ['--pidfile', resolve(dir, REDIS_PID_FILE)],
   });
   return redis.child;
 }

@@ -2,15 +2,27 @@
 // they run before `pnpm install` has.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { installState } from './up-to-date.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** pnpm, fetched by npx: the machine needs only Node and npm. */
 export const PNPM_VERSION = '10.34.8';
 
-export function log(message) {
-  process.stdout.write(process.stdout.isTTY ? `\u001b[1m▸ ${message}\u001b[0m\n` : `▸ ${message}\n`);
+/** Whether to colour what goes to `stream`: a terminal, unless NO_COLOR says otherwise (no-color.org). */
+export function isColourful(stream) {
+  return stream.isTTY === true && !process.env.NO_COLOR;
 }
 
-/** Runs a command with inherited stdio; rejects with its exit code unless it is 0. */
+export function log(message) {
+  process.stdout.write(isColourful(process.stdout) ? `\u001b[1m▸ ${message}\u001b[0m\n` : `▸ ${message}\n`);
+}
+
+/**
+ * Runs a command with inherited stdio; rejects with its exit code unless it
+ * is 0. An aborted `signal` (spawn's option) stops the command with SIGTERM.
+ */
 export function run(command, args, options = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: 'inherit', ...options });
@@ -25,14 +37,27 @@ export function run(command, args, options = {}) {
   });
 }
 
+/** pnpm: the workspace's own once installed (starts in a fraction of npx's time), else fetched by npx. */
 export function pnpm(args, options) {
+  const local = `${ROOT}node_modules/.bin/pnpm`;
+  if (existsSync(local)) return run(local, args, options);
   return run('npx', ['--yes', `pnpm@${PNPM_VERSION}`, ...args], options);
 }
 
-/** Installs the workspace's dependencies exactly as locked (quick when they already are). */
-export async function installDependencies() {
+/**
+ * Installs the workspace's dependencies exactly as locked, unless they
+ * already are (up-to-date.mjs says how that is known).
+ */
+export async function installDependencies(options) {
+  const state = installState(ROOT);
+  if (state.isUpToDate) {
+    log('dependencies up to date (pnpm-lock.yaml unchanged since the last install)');
+    return;
+  }
   log('installing dependencies (pnpm install --frozen-lockfile)');
-  await pnpm(['install', '--frozen-lockfile', '--reporter=silent']);
+  // npx's pnpm: the local one may be missing, or the version this install replaces.
+  await run('npx', ['--yes', `pnpm@${PNPM_VERSION}`, 'install', '--frozen-lockfile', '--reporter=silent'], options);
+  state.record();
 }
 
 function which(command) {
@@ -72,10 +97,16 @@ export const CHROMIUM = {
   hint: 'install Chromium for the Swagger UI test (Debian/Ubuntu: sudo apt-get install chromium), or set CHROMIUM_PATH.',
 };
 
+/** The line a failure prints on stderr: its message, in red on a terminal. */
+export function reportFailure(error) {
+  const line = `✖ ${error.message}`;
+  process.stderr.write(isColourful(process.stderr) ? `\u001b[31m${line}\u001b[0m\n` : `${line}\n`);
+}
+
 /** Runs `main`, turning a failure into its message and exit code instead of a stack trace. */
 export function runMain(main) {
   main().catch((error) => {
-    process.stderr.write(`\u001b[31m✖ ${error.message}\u001b[0m\n`);
+    reportFailure(error);
     process.exit(error.exitCode ?? 1);
   });
 }

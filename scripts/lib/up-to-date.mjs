@@ -1,0 +1,128 @@
+// Whether `npm start` (and `npm test`) may skip `pnpm install` and the build:
+// each is recorded, after it succeeds, as a hash of what it read (and, for
+// the build, of what it wrote); a later run skips it only while the same
+// hashes come out. Contents, not modification times: a checkout or a copy
+// that keeps old times cannot hide a change. Plain Node: runs before install.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const STATE_DIR = 'node_modules/.cache/foretell-start';
+/** What `npm start` runs, built in this order (`pnpm -r` follows the dependencies). */
+export const STARTED_PACKAGES = ['packages/shared', 'apps/api', 'apps/consumer'];
+
+function filesUnder(root, dir) {
+  const path = join(root, dir);
+  if (!existsSync(path)) return [];
+  return readdirSync(path, { withFileTypes: true })
+    .flatMap((entry) => {
+      const relative = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) return filesUnder(root, relative);
+      return entry.isFile() ? [relative] : [];
+    })
+    .sort();
+}
+
+/** One hash of the names and contents of `files` (relative to `root`); a missing file counts as such. */
+function hashFiles(root, files) {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    hash.update(`${file}\0`);
+    const path = join(root, file);
+    hash.update(existsSync(path) ? readFileSync(path) : '\0missing');
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+function readState(root, name) {
+  try {
+    return JSON.parse(readFileSync(join(root, STATE_DIR, `${name}.json`), 'utf8'));
+  } catch {
+    return undefined; // never recorded, or node_modules is new
+  }
+}
+
+function writeState(root, name, state) {
+  const path = join(root, STATE_DIR, `${name}.json`);
+  mkdirSync(dirname(path), { recursive: true });
+  // Renamed into place: a copy of node_modules made with hard links keeps the original's file.
+  writeFileSync(`${path}.${process.pid}`, JSON.stringify(state));
+  renameSync(`${path}.${process.pid}`, path);
+}
+
+/** The package folders that pnpm-workspace.yaml lists (`dir/*` patterns and plain folders). */
+function workspacePackages(root) {
+  const lines = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8').split('\n');
+  const start = lines.findIndex((line) => /^packages:/.test(line));
+  const packages = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^\S/.test(line)) break;
+    const pattern = /^\s*-\s*['"]?([^'"#\s]+)/.exec(line)?.[1];
+    if (pattern === undefined) continue;
+    if (!pattern.endsWith('/*')) packages.push(pattern);
+    else {
+      const parent = pattern.slice(0, -2);
+      if (!existsSync(join(root, parent))) continue;
+      for (const entry of readdirSync(join(root, parent), { withFileTypes: true })) {
+        if (entry.isDirectory()) packages.push(`${parent}/${entry.name}`);
+      }
+    }
+  }
+  return packages.sort();
+}
+
+function sameContent(a, b) {
+  try {
+    return readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the installed dependencies are those of the lockfile and manifests:
+ * pnpm's own copy of the lockfile it installed (node_modules/.pnpm/lock.yaml)
+ * matches pnpm-lock.yaml, and no manifest changed since the last recorded
+ * install. `record()` marks the current manifests as installed.
+ */
+export function installState(root) {
+  const manifests = ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', '.npmrc'];
+  manifests.push(...workspacePackages(root).map((dir) => `${dir}/package.json`));
+  const stamp = hashFiles(root, manifests);
+  const isUpToDate =
+    readState(root, 'install')?.stamp === stamp &&
+    sameContent(join(root, 'pnpm-lock.yaml'), join(root, 'node_modules/.pnpm/lock.yaml'));
+  return { isUpToDate, record: () => writeState(root, 'install', { stamp }) };
+}
+
+function buildOutputs(root) {
+  return hashFiles(
+    root,
+    STARTED_PACKAGES.flatMap((dir) => filesUnder(root, `${dir}/dist`)),
+  );
+}
+
+/**
+ * Whether the `dist` of STARTED_PACKAGES is the build of their current
+ * sources: the recorded build read the same inputs (sources, package
+ * manifests, tsconfig files, the lockfile, the compiler's version) and its
+ * outputs are still there unchanged. Compute it before building: `record()`
+ * then stores the inputs as they were when the build began, so a source
+ * edited during the build makes the next start build again.
+ */
+export function buildState(root) {
+  const inputs = hashFiles(root, [
+    'tsconfig.base.json',
+    'pnpm-lock.yaml',
+    'node_modules/typescript/package.json',
+    ...STARTED_PACKAGES.flatMap((dir) => [
+      `${dir}/package.json`,
+      `${dir}/tsconfig.build.json`,
+      ...filesUnder(root, `${dir}/src`),
+    ]),
+  ]);
+  const recorded = readState(root, 'build');
+  const isUpToDate = recorded?.inputs === inputs && recorded.outputs === buildOutputs(root);
+  return { isUpToDate, record: () => writeState(root, 'build', { inputs, outputs: buildOutputs(root) }) };
+}

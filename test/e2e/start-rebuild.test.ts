@@ -1,0 +1,67 @@
+import { cp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { disposeNpmStarts, ROOT, startedNpmStart, waitUntilAllGone, type NpmStart } from '../support/npm-start.js';
+
+// npm start installs and builds only when something changed, known from the
+// contents of what it read (not modification times): a second start with
+// nothing changed skips both; a changed source is built and runs. It runs on
+// a copy of the repository, whose sources the test may change.
+
+const copies: string[] = [];
+afterEach(async () => {
+  await disposeNpmStarts();
+  for (const copy of copies.splice(0)) await rm(copy, { recursive: true, force: true });
+});
+
+/** The repository, its installed dependencies and its build included, in a new temporary folder. */
+async function copyOfRepository(): Promise<string> {
+  const copy = mkdtempSync(join(tmpdir(), 'foretell-start-copy-'));
+  copies.push(copy);
+  const skipped = new Set(['.git', '.data', 'coverage'].map((name) => join(ROOT, name)));
+  await cp(ROOT, copy, { recursive: true, verbatimSymlinks: true, filter: (source) => !skipped.has(source) });
+  return copy;
+}
+
+async function startAndStop(cwd: string): Promise<string> {
+  const run: NpmStart = await startedNpmStart({ cwd });
+  // "API on" says the API listens; the consumer may still be starting.
+  await run.waitForOutput('consumer started');
+  run.pressCtrlC();
+  expect(await run.exited).toBe(0);
+  await waitUntilAllGone(run);
+  return run.output();
+}
+
+describe('npm start with nothing changed', () => {
+  it(
+    'skips install and build; a changed source, even with its old time, is built and runs',
+    { timeout: 900_000 },
+    async () => {
+      const copy = await copyOfRepository();
+      // Whatever the first start has to do, it records it.
+      await startAndStop(copy);
+
+      const warm = await startAndStop(copy);
+      expect(warm).toContain('▸ dependencies up to date');
+      expect(warm).toContain('▸ build up to date');
+      expect(warm).not.toContain('▸ installing');
+      expect(warm).not.toContain('▸ building');
+
+      const source = join(copy, 'apps/consumer/src/stream-consumer.ts');
+      const { atime, mtime } = await stat(source);
+      const text = await readFile(source, 'utf8');
+      const edited = text.replace("'consumer started'", "'consumer started (edited copy)'");
+      expect(edited).not.toBe(text);
+      await writeFile(source, edited);
+      await utimes(source, atime, mtime);
+
+      const rebuilt = await startAndStop(copy);
+      expect(rebuilt).toContain('▸ dependencies up to date');
+      expect(rebuilt).toContain('▸ building');
+      expect(rebuilt).toContain('consumer started (edited copy)');
+    },
+  );
+});
