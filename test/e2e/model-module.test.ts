@@ -89,19 +89,17 @@ describe('a MODEL_MODULE that does not fit fails the start, with a message sayin
     expect(api.lines[0]).toContain(message);
   });
 
-  it.each(BAD)(
-    'the consumer, when the module %s: exits non-zero naming the module and why',
-    async (_, file, message) => {
-      const path = `${FIXTURES}/${file}`;
-      const consumer = start('consumer', { MODEL_MODULE: path, CONSUMER_NAME: `${prefix}-consumer` });
-      expect(await consumer.exited).not.toBe(0);
-      const output = consumer.lines.join('\n');
-      expect(output).toContain(path);
-      expect(output).toContain(message);
-      expect(output).not.toContain('consumer started');
-      if (!redis) throw new Error('no redis');
-      // It stopped before touching Redis: no group was made.
-      expect(await redis.exists(redisKeys(prefix).jobs)).toBe(0);
-    },
-  );
+  it.each(BAD)('the consumer, when the module %s: exits 1 with one line on stderr', async (_, file, message) => {
+    const path = `${FIXTURES}/${file}`;
+    const consumer = start('consumer', { MODEL_MODULE: path, CONSUMER_NAME: `${prefix}-consumer` });
+    expect(await consumer.exited).toBe(1);
+    expect(consumer.stdout).toEqual([]);
+    expect(consumer.lines).toHaveLength(1);
+    expect(consumer.lines[0]).toMatch(/^foretell consumer: /);
+    expect(consumer.lines[0]).toContain(path);
+    expect(consumer.lines[0]).toContain(message);
+    if (!redis) throw new Error('no redis');
+    // It stopped before touching Redis: no group was made.
+    expect(await redis.exists(redisKeys(prefix).jobs)).toBe(0);
+  });
 });

@@ -77,7 +77,7 @@ describe('an app that exits while npm start starts it', () => {
     expect(output).toContain('▸ starting redis-server');
     // Both apps load the model; whichever exits first is named, with what it said.
     expect(output).toMatch(
-      /\n✖ the (API|consumer) exited \(1\) while starting: (foretell api|Error): createModel\(\) of \S+model-factory-throws\.mjs failed: model weights not found at \/nowhere\/weights\.bin\n/,
+      /\n✖ the (API|consumer) exited \(1\) while starting: (foretell api|foretell consumer): createModel\(\) of \S+model-factory-throws\.mjs failed: model weights not found at \/nowhere\/weights\.bin\n/,
     );
     // Redis was stopped after the apps.
     expect(output).toContain('bye bye');

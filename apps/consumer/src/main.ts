@@ -18,7 +18,11 @@ const config = (() => {
   }
 })();
 const log = pino({ level: config.LOG_LEVEL, base: { service: 'consumer' } });
-const model = await loadModel(config);
+// A module that cannot be loaded is a setting to fix: one line, as the API says it, not a stack.
+const model = await loadModel(config).catch((error: unknown) => {
+  process.stderr.write(`foretell consumer: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
 
 const consumerName = config.CONSUMER_NAME || `${hostname()}-${process.pid}`;
 
