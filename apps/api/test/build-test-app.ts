@@ -1,10 +1,14 @@
 import { createMockModel, type Model } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterEach, beforeEach } from 'vitest';
 import { injectClient, type PredictClient } from '../../../test/support/predict-client.js';
+import { startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { buildApp, type AppDeps } from '../src/app.js';
+import { createApiRedis } from '../src/redis-connection.js';
 
 export const TEST_CONFIG: AppDeps['config'] = {
   KEY_PREFIX: 'unused',
@@ -100,4 +104,43 @@ export function useTestApp(): TestAppContext {
       return app;
     },
   };
+}
+
+export interface AppOnOwnRedis {
+  readonly server: RedisServer;
+  readonly redis: Redis;
+  readonly app: FastifyInstance;
+  readonly client: PredictClient;
+  /** Closes the app and the connection, then stops the server. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The app on a redis-server of its own (for tests that stop, pause, restart or
+ * fill it), through the API's real fail-fast connection.
+ */
+export async function startAppOnOwnRedis(prefix: string, redisTimeoutMs: number): Promise<AppOnOwnRedis> {
+  const server = await startRedisServer();
+  const redis = createApiRedis(server.url, redisTimeoutMs, pino({ level: 'silent' }));
+  const dispose = async () => {
+    redis.disconnect();
+    await server.dispose();
+  };
+  try {
+    await waitFor(() => redis.status === 'ready', { what: 'redis ready' });
+    const app = await buildTestApp(redis, prefix);
+    return {
+      server,
+      redis,
+      app,
+      client: injectClient(app),
+      dispose: async () => {
+        await app.close();
+        await dispose();
+      },
+    };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
 }

@@ -1,16 +1,9 @@
-import { createMockModel } from '@foretell/shared';
-import type { FastifyInstance } from 'fastify';
 import { ReplyError, type Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { injectClient, type PredictClient } from '../../../test/support/predict-client.js';
-import { startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
-import { waitFor } from '../../../test/support/wait-for.js';
-import { buildApp } from '../src/app.js';
+import type { PredictClient } from '../../../test/support/predict-client.js';
 import { AppError } from '../src/errors.js';
 import { classifyRedisFailure } from '../src/redis-failure.js';
-import { createApiRedis } from '../src/redis-connection.js';
-import { TEST_CONFIG } from './build-test-app.js';
+import { startAppOnOwnRedis, type AppOnOwnRedis } from './build-test-app.js';
 
 /** A reply error as ioredis raises it (its class is untyped where tests are type-checked). */
 const reply = (message: string): Error => new (ReplyError as unknown as new (message: string) => Error)(message);
@@ -57,28 +50,17 @@ describe('which failures are an outage (503) and which are a bug (500)', () => {
 });
 
 describe('a Redis at maxmemory (noeviction)', () => {
-  let server: RedisServer | undefined;
+  let own: AppOnOwnRedis | undefined;
   let redis: Redis | undefined;
-  let app: FastifyInstance | undefined;
   let client: PredictClient;
 
   beforeAll(async () => {
-    server = await startRedisServer();
-    const connection = createApiRedis(server.url, 1000, pino({ level: 'silent' }));
-    redis = connection;
-    await waitFor(() => connection.status === 'ready', { what: 'redis ready' });
-    app = await buildApp({
-      config: { ...TEST_CONFIG, KEY_PREFIX: 'full' },
-      redis: connection,
-      model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
-    });
-    client = injectClient(app);
+    own = await startAppOnOwnRedis('full', 1000);
+    ({ redis, client } = own);
   });
 
   afterAll(async () => {
-    await app?.close();
-    redis?.disconnect();
-    await server?.dispose();
+    await own?.dispose();
   });
 
   it('an async POST is 503 REDIS_FULL with Retry-After and writes nothing; accepted again once memory is free', async () => {

@@ -1,41 +1,27 @@
-import { createMockModel, mockResult } from '@foretell/shared';
-import type { FastifyInstance } from 'fastify';
+import { mockResult } from '@foretell/shared';
 import type { Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { injectClient, type PredictClient, type PredictResponse } from '../../../test/support/predict-client.js';
-import { startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import type { PredictClient, PredictResponse } from '../../../test/support/predict-client.js';
+import type { RedisServer } from '../../../test/support/redis-server.js';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { buildApp } from '../src/app.js';
-import { createApiRedis } from '../src/redis-connection.js';
-import { TEST_CONFIG } from './build-test-app.js';
+import { startAppOnOwnRedis, type AppOnOwnRedis } from './build-test-app.js';
 
 // A Redis of its own, stopped, paused and restarted under the API, with the
 // API's real fail-fast connection (REDIS_TIMEOUT_MS below).
 const REDIS_TIMEOUT_MS = 300;
 const PREFIX = 'outage';
+let own: AppOnOwnRedis | undefined;
 let server: RedisServer | undefined;
 let redis: Redis | undefined;
-let app: FastifyInstance | undefined;
 let client: PredictClient;
 
 beforeAll(async () => {
-  server = await startRedisServer();
-  const connection = createApiRedis(server.url, REDIS_TIMEOUT_MS, pino({ level: 'silent' }));
-  redis = connection;
-  await waitFor(() => connection.status === 'ready', { what: 'redis ready' });
-  app = await buildApp({
-    config: { ...TEST_CONFIG, KEY_PREFIX: PREFIX },
-    redis: connection,
-    model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
-  });
-  client = injectClient(app);
+  own = await startAppOnOwnRedis(PREFIX, REDIS_TIMEOUT_MS);
+  ({ server, redis, client } = own);
 });
 
 afterAll(async () => {
-  await app?.close();
-  redis?.disconnect();
-  await server?.dispose();
+  await own?.dispose();
 });
 
 const UNAVAILABLE = '{"error":"The queue is unavailable; retry later.","code":"REDIS_UNAVAILABLE"}';
