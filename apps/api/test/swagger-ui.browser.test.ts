@@ -55,32 +55,25 @@ async function execute(op: Locator): Promise<LiveResponse> {
   };
 }
 
-describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () => {
+/**
+ * Registers the hooks of a describe that drives /docs in Chromium: one app
+ * (built by `deps` on a test prefix) listening on loopback and one browser
+ * for the file, a fresh tab on /docs for each test, whose requests must all
+ * stay on the app and whose page must raise no error. Returns this test's tab.
+ */
+function useDocsInChromium(deps: (t: TestRedis) => Parameters<typeof buildApp>[0]): {
+  tab: () => LocalPage;
+  redis: () => TestRedis;
+} {
   let t: TestRedis | undefined;
   let app: FastifyInstance | undefined;
   let browser: Browser | undefined;
   let origin = '';
   let openTab: LocalPage | undefined;
-  /** This test's page; throws if its beforeEach did not open one. */
-  const tab = (): LocalPage => {
-    if (!openTab) throw new Error('no page: beforeEach failed');
-    return openTab;
-  };
 
   beforeAll(async () => {
     t = testRedis();
-    app = await buildApp({
-      // Production defaults for every setting this test does not choose.
-      config: {
-        ...loadApiConfig({}),
-        KEY_PREFIX: t.prefix,
-        RESULT_TTL_SECONDS: 60,
-        SYNC_TIMEOUT_MS: 5000,
-        BODY_LIMIT_BYTES: 1048576,
-      },
-      redis: t.redis,
-      model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
-    });
+    app = await buildApp(deps(t));
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the app is not listening on TCP');
@@ -111,6 +104,34 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
     expect(own.offsite).toEqual([]);
     expect(own.pageErrors).toEqual([]);
   });
+
+  return {
+    /** This test's page; throws if its beforeEach did not open one. */
+    tab: () => {
+      if (!openTab) throw new Error('no page: beforeEach failed');
+      return openTab;
+    },
+    /** The app's Redis and prefix. */
+    redis: () => {
+      if (!t) throw new Error('no test Redis: beforeAll failed');
+      return t;
+    },
+  };
+}
+
+describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () => {
+  const { tab, redis } = useDocsInChromium((t) => ({
+    // Production defaults for every setting this test does not choose.
+    config: {
+      ...loadApiConfig({}),
+      KEY_PREFIX: t.prefix,
+      RESULT_TTL_SECONDS: 60,
+      SYNC_TIMEOUT_MS: 5000,
+      BODY_LIMIT_BYTES: 1048576,
+    },
+    redis: t.redis,
+    model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
+  }));
 
   it('lists the predict operations and the probes', async () => {
     const page = tab().page;
@@ -148,7 +169,6 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
   });
 
   it('queues with Async-Mode: true (202), then polls the id and sees it still processing (400)', async () => {
-    if (!t) throw new Error('no redis');
     const post = operation(tab().page, 'post', '/predict');
     await tryItOut(post);
     await setParameter(post, 'async-mode', 'true');
@@ -162,7 +182,7 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
     expect(body.prediction_id).toMatch(UUID_V4);
 
     // No consumer runs here, so the job stays queued.
-    expect(await t.redis.hget(t.keys.job(body.prediction_id), 'status')).toBe('queued');
+    expect(await redis().redis.hget(redis().keys.job(body.prediction_id), 'status')).toBe('queued');
 
     const get = operation(tab().page, 'get', '/predict/{prediction_id}');
     await tryItOut(get);
@@ -187,53 +207,12 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
 
 describe('Swagger UI with API keys, in headless Chromium', { timeout: 60_000 }, () => {
   const KEY = 'swagger-ui-test-key-0123456789abcdef';
-  let t: TestRedis | undefined;
-  let app: FastifyInstance | undefined;
-  let browser: Browser | undefined;
-  let origin = '';
-  let openTab: LocalPage | undefined;
-  const tab = (): LocalPage => {
-    if (!openTab) throw new Error('no page: beforeEach failed');
-    return openTab;
-  };
-
-  beforeAll(async () => {
-    t = testRedis();
-    app = await buildApp({
-      config: { ...loadApiConfig({ API_KEYS: KEY }), KEY_PREFIX: t.prefix, RESULT_TTL_SECONDS: 60 },
-      redis: t.redis,
-      model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
-      apiKeys: [KEY],
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('the app is not listening on TCP');
-    origin = `http://127.0.0.1:${address.port}`;
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await t?.cleanup();
-  });
-
-  beforeEach(async () => {
-    openTab = undefined;
-    if (!browser) throw new Error('no browser');
-    openTab = await openLocalPage(browser, origin);
-    await openTab.page.goto(`${origin}/docs`);
-    await openTab.page.locator('.opblock').first().waitFor();
-  });
-
-  afterEach(async () => {
-    const own = openTab;
-    openTab = undefined;
-    if (!own) return;
-    await own.close();
-    expect(own.offsite).toEqual([]);
-    expect(own.pageErrors).toEqual([]);
-  });
+  const { tab } = useDocsInChromium((t) => ({
+    config: { ...loadApiConfig({ API_KEYS: KEY }), KEY_PREFIX: t.prefix, RESULT_TTL_SECONDS: 60 },
+    redis: t.redis,
+    model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
+    apiKeys: [KEY],
+  }));
 
   it('shows 401 before "Authorize", then runs POST /predict with the bearer key it was given', async () => {
     const page = tab().page;
