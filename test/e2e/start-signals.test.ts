@@ -66,7 +66,17 @@ describe('npm start stops everything it started', () => {
     await run.gate.release(1);
 
     expect(await run.exited).toBe(npmEnd(target, signal));
-    await waitFor(() => subscriber.status === 'end', { timeoutMs: 30_000, what: 'Redis to stop' });
+    await waitFor(() => subscriber.status === 'end', { timeoutMs: 30_000, what: 'Redis to stop' }).catch(
+      (error: unknown) => {
+        // Redis waits for every app to let go of its lifeline: name what is still running.
+        throw new Error(
+          `${(error as Error).message}; still running: ${JSON.stringify(run.alive())}; output:\n${run.output()}`,
+          {
+            cause: error,
+          },
+        );
+      },
+    );
     // The job in hand finished, and Redis was still there to take its result.
     expect(announced).toEqual([id]);
     await waitUntilAllGone(run);
