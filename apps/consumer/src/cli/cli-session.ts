@@ -1,0 +1,38 @@
+import { ConfigError, redisKeys } from '@foretell/shared';
+import { loadConsumerConfig } from '../config.js';
+import { createDeadLetters, NotReplayableError } from '../dead-letters.js';
+import type { CliCommand } from './cli-args.js';
+import { CliFailure } from './cli-errors.js';
+import { connectOnce, describeRedisFailure } from './cli-redis.js';
+import { runDeadCommand, type Write } from './dead-commands.js';
+
+/**
+ * A parsed command that needs Redis: reads the configuration, connects once,
+ * runs it. Loaded by run-cli.ts only once the command line is understood,
+ * so that a usage mistake or --help answers without loading ioredis and the
+ * configuration schemas (most of the CLI's start-up time). Expected failures
+ * are thrown as CliFailure.
+ */
+export async function runOnRedis(
+  command: Exclude<CliCommand, { kind: 'help' }>,
+  env: Readonly<Record<string, string | undefined>>,
+  stdout: Write,
+): Promise<void> {
+  try {
+    const config = loadConsumerConfig(env);
+    const redis = await connectOnce(config);
+    try {
+      const keys = redisKeys(config.KEY_PREFIX);
+      const deadLetters = createDeadLetters(redis, keys, config.RESULT_TTL_SECONDS);
+      await runDeadCommand(command, deadLetters, () => redis.xlen(keys.dead), stdout).catch((error: unknown) => {
+        throw describeRedisFailure(error, config, redis);
+      });
+    } finally {
+      redis.disconnect();
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliFailure(`invalid configuration: ${error.problems.join('; ')}`);
+    if (error instanceof NotReplayableError) throw new CliFailure(error.message);
+    throw error;
+  }
+}
