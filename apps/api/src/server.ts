@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import { ConfigError, loadModel } from '@foretell/shared';
+import { ConfigError, createProcessLogger, loadModel } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
-import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { loadApiKeys } from './auth/access-config.js';
 import { loadApiConfig } from './config.js';
@@ -20,7 +19,7 @@ const { config, apiKeys } = (() => {
     process.exit(1);
   }
 })();
-const log = pino({ level: config.LOG_LEVEL, base: { service: 'api' } });
+const log = createProcessLogger('api', config.LOG_LEVEL);
 // A model module that does not fit fails the start with one line saying why, as a bad setting does.
 const model = await loadModel(config).catch((error: unknown) => {
   process.stderr.write(`foretell api: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import { ConfigError, createRedisConnection, loadModel, redisKeys } from '@foretell/shared';
+import { ConfigError, createProcessLogger, createRedisConnection, loadModel, redisKeys } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
-import { pino } from 'pino';
 import { loadConsumerConfig } from './config.js';
 import { shutDown } from './shutdown.js';
 import { createConsumer } from './stream-consumer.js';
@@ -17,7 +16,7 @@ const config = (() => {
     process.exit(1);
   }
 })();
-const log = pino({ level: config.LOG_LEVEL, base: { service: 'consumer' } });
+const log = createProcessLogger('consumer', config.LOG_LEVEL);
 // A module that cannot be loaded is a setting to fix: one line, as the API says it, not a stack.
 const model = await loadModel(config).catch((error: unknown) => {
   process.stderr.write(`foretell consumer: ${error instanceof Error ? error.message : String(error)}\n`);

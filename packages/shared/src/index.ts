@@ -17,3 +17,4 @@ export * from './lua/remove-idle-consumers.js';
 export * from './lua/replay-dead-letter.js';
 export * from './lua/retry-job.js';
 export * from './lua/start-jobs.js';
+export * from './process-logger.js';
