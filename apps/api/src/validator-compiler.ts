@@ -2,19 +2,20 @@ import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastif
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 
-// With the `u` flag a valid pair is one code point: only a lone surrogate is in category Cs.
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * The first string property of a body that is not well-formed UTF-16 (a lone
  * surrogate such as `"\ud800"` in the JSON): it has no UTF-8 encoding, so it
  * would reach the model as one string in this process and as another (U+FFFD)
  * through Redis. Our bodies are flat objects: their own properties suffice.
+ * Called on every accepted body: `isWellFormed` and a `for…in` over a valid
+ * body (its schema's properties only) allocate nothing.
  */
 function malformedString(value: unknown): FastifySchemaValidationError | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  for (const [name, property] of Object.entries(value)) {
-    if (typeof property === 'string' && LONE_SURROGATE.test(property)) {
+  const record = value as Record<string, unknown>;
+  for (const name in record) {
+    const property = record[name];
+    if (typeof property === 'string' && !property.isWellFormed() && Object.hasOwn(record, name)) {
       return {
         keyword: 'wellFormed',
         instancePath: `/${name}`,

@@ -227,6 +227,42 @@ describe('script arguments', () => {
     expect(await h.redis.keys(`${h.prefix}:*`)).toEqual([]);
   });
 
+  it('are checked before the first write: a created time that is not whole milliseconds leaves nothing behind', async () => {
+    const h = harnesses.create();
+    const call = { id: randomUUID(), input: 'x', ttlSeconds: 60, maxQueueLength: 0, maxQueueBytes: 0, now: 1.5 };
+    await expect(h.redis.eval(ENQUEUE_JOB_LUA, ...enqueueJobArgs(h.keys, call))).rejects.toThrow(
+      /created time must be an integer/,
+    );
+    expect(await h.redis.keys(`${h.prefix}:*`)).toEqual([]);
+  });
+
+  it('stamp a job created on the caller clock, and read Redis TIME only for a per-owner cap', async () => {
+    const h = harnesses.create();
+    const id = randomUUID();
+    await h.redis.eval(
+      ENQUEUE_JOB_LUA,
+      ...enqueueJobArgs(h.keys, { id, input: 'x', ttlSeconds: 60, maxQueueLength: 0, maxQueueBytes: 0, now: 1234 }),
+    );
+    expect(await h.redis.hget(h.keys.job(id), 'created')).toBe('1234');
+    // With a capped owner, the owner's set is scored on Redis's clock (the consumers' clock), not the caller's.
+    const owned = randomUUID();
+    const [seconds] = (await h.redis.time()) as [string, string];
+    await h.redis.eval(
+      ENQUEUE_JOB_LUA,
+      ...enqueueJobArgs(h.keys, {
+        id: owned,
+        input: 'x',
+        ttlSeconds: 60,
+        maxQueueLength: 0,
+        maxQueueBytes: 0,
+        now: 1234,
+        owner: { id: 'k', maxJobs: 5 },
+      }),
+    );
+    const score = Number(await h.redis.zscore(h.keys.ownerJobs('k'), owned));
+    expect(score).toBeGreaterThanOrEqual(Number(seconds) * 1000);
+  });
+
   it('are checked before the first write: finish-jobs with a bad TTL releases no entry', async () => {
     const h = harnesses.create();
     await h.redis.xgroup('CREATE', h.keys.jobs, h.keys.group, '0', 'MKSTREAM');

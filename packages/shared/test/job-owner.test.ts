@@ -28,7 +28,7 @@ describe('owners (API keys) in what foretell stores', () => {
 
   it('lays out the enqueue-job call: the owner set, then the idempotency key scoped to the owner', () => {
     const keys = redisKeys('p');
-    const call = { id: ID, input: 'x', ttlSeconds: 60, maxQueueLength: 5, maxQueueBytes: 100 };
+    const call = { id: ID, input: 'x', ttlSeconds: 60, maxQueueLength: 5, maxQueueBytes: 100, now: 1_700_000_000_000 };
     expect(enqueueJobArgs(keys, call)).toEqual([
       3,
       `p:job:${ID}`,
@@ -42,6 +42,7 @@ describe('owners (API keys) in what foretell stores', () => {
       '',
       '',
       '0',
+      '1700000000000',
     ]);
     expect(
       enqueueJobArgs(keys, { ...call, owner: { id: 'abc', maxJobs: 2 }, idempotency: { key: 'k', fingerprint: 'f' } }),
@@ -60,6 +61,7 @@ describe('owners (API keys) in what foretell stores', () => {
       'f',
       'abc',
       '2',
+      '1700000000000',
     ]);
   });
 });

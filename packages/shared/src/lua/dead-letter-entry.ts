@@ -18,7 +18,7 @@ import { luaScript } from './lua-prelude.js';
  * Returns  1.
  */
 export const DEAD_LETTER_ENTRY_LUA = luaScript(
-  { allowOom: true, helpers: ['release'] },
+  { allowOom: true },
   `
 if #KEYS ~= 3 then fail('expected 3 keys, got ' .. #KEYS) end
 local dead_cap = int_arg(ARGV[5], 'dead-letter cap', 1, MAX_COUNT)

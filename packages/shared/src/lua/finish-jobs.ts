@@ -40,7 +40,7 @@ import { luaScript } from './lua-prelude.js';
  *               already stored; 2 released (outcome 'release').
  */
 export const FINISH_JOBS_LUA = luaScript(
-  { allowOom: true, helpers: ['clock', 'release'] },
+  { allowOom: true },
   `
 local stream, dead, bytes_key, group, channel, prefix = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[5]
 local ttl = int_arg(ARGV[2], 'TTL', 1, MAX_TTL)

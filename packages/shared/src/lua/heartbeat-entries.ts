@@ -21,7 +21,7 @@ import { luaScript } from './lua-prelude.js';
  * Returns   the entry ids that are no longer this consumer's (left alone).
  */
 export const HEARTBEAT_ENTRIES_LUA = luaScript(
-  { allowOom: true, helpers: ['clock', 'owners'] },
+  { allowOom: true },
   `
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 local ttl = int_arg(ARGV[3], 'TTL', 1, MAX_TTL)

@@ -16,7 +16,7 @@ import { luaScript } from './lua-prelude.js';
  * Returns  how many were put back on the stream.
  */
 export const PROMOTE_RETRIES_LUA = luaScript(
-  { allowOom: true, helpers: ['clock', 'add'] },
+  { allowOom: true },
   `
 local retries, stream, bytes_key, prefix = KEYS[1], KEYS[2], KEYS[3], ARGV[2]
 local limit = int_arg(ARGV[1], 'batch size', 1, 100000)

@@ -14,7 +14,7 @@ import { luaScript } from './lua-prelude.js';
  * Returns  the names removed.
  */
 export const REMOVE_IDLE_CONSUMERS_LUA = luaScript(
-  { allowOom: true, helpers: [] },
+  { allowOom: true },
   `
 local stream, group, caller = KEYS[1], ARGV[1], ARGV[2]
 local idle_limit = int_arg(ARGV[3], 'idle limit', 0, MAX_COUNT)

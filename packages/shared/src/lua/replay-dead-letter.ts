@@ -20,7 +20,7 @@ import { luaScript } from './lua-prelude.js';
  * Returns  1 replayed; 0 no such dead entry.
  */
 export const REPLAY_DEAD_LETTER_LUA = luaScript(
-  { allowOom: false, helpers: ['clock', 'add', 'owners'] },
+  { allowOom: false },
   `
 local job_key, stream, dead, bytes_key, owner_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, input, entry, owner = ARGV[1], ARGV[2], ARGV[4], ARGV[5]

@@ -24,7 +24,7 @@ import { luaScript } from './lua-prelude.js';
  * Returns  1 scheduled; 0 hash missing; -1 already finished.
  */
 export const RETRY_JOB_LUA = luaScript(
-  { allowOom: true, helpers: ['clock', 'release', 'owners'] },
+  { allowOom: true },
   `
 local job_key, stream, retries, bytes_key, owner_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 if #KEYS ~= 4 and #KEYS ~= 5 then fail('expected 4 or 5 keys, got ' .. #KEYS) end

@@ -24,7 +24,7 @@ import { luaScript } from './lua-prelude.js';
  *             its attempts are spent.
  */
 export const START_JOBS_LUA = luaScript(
-  { allowOom: true, helpers: ['clock', 'owners'] },
+  { allowOom: true },
   `
 local ttl = int_arg(ARGV[1], 'TTL', 1, MAX_TTL)
 local max_attempts = int_arg(ARGV[2], 'attempts allowed', 1, MAX_COUNT)
