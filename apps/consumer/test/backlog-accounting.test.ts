@@ -246,7 +246,7 @@ describe('script arguments', () => {
     expect(await h.redis.hget(h.keys.job(id), 'created')).toBe('1234');
     // With a capped owner, the owner's set is scored on Redis's clock (the consumers' clock), not the caller's.
     const owned = randomUUID();
-    const [seconds] = (await h.redis.time()) as [string, string];
+    const [seconds = 0] = await h.redis.time();
     await h.redis.eval(
       ENQUEUE_JOB_LUA,
       ...enqueueJobArgs(h.keys, {
