@@ -1,18 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './build-check.js';
 import { waitFor } from './wait-for.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export const ENTRIES = {
   api: 'apps/api/dist/server.js',
   consumer: 'apps/consumer/dist/main.js',
 } as const;
-
-/** The packages whose `dist` the processes run: each `.ts` file under `src` is built to a `.js` file under `dist`. */
-const BUILT_PACKAGES = ['apps/api', 'apps/consumer', 'packages/shared'] as const;
 
 export interface AppProcess {
   readonly child: ChildProcess;
@@ -32,44 +25,13 @@ export interface AppProcess {
   readonly assertRunning: () => void;
 }
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
-}
-
-/**
- * Throws unless every source file of the built packages is older than its
- * output: the unit tests run the sources, the processes run `dist`, and a
- * stale `dist` would test yesterday's code while the sources pass.
- * `root` is the repository unless another tree is given.
- */
-export function assertDistFresh(root = ROOT): void {
-  for (const pkg of BUILT_PACKAGES) {
-    for (const source of sourceFiles(join(root, pkg, 'src'))) {
-      const output = join(root, pkg, 'dist', relative(join(root, pkg, 'src'), source)).replace(/\.ts$/, '.js');
-      const outputTime = existsSync(output) ? statSync(output).mtimeMs : -1;
-      if (outputTime < statSync(source).mtimeMs) {
-        const [from, to] = [relative(root, source), relative(root, output)];
-        throw new Error(
-          `dist is stale: run the build (${from} is ${outputTime < 0 ? `not built: no ${to}` : `newer than ${to}`})`,
-        );
-      }
-    }
-  }
-}
-
 /**
  * Starts a built app (`node apps/<app>/dist/...`) as the operator would, with
- * only the given environment on top of PATH. Fails if `dist` is older than
- * the sources; the test command builds first.
+ * only the given environment on top of PATH. The test setup has checked
+ * that `dist` is the recorded build of the sources (build-check.ts).
  */
 export function startApp(app: keyof typeof ENTRIES, env: Record<string, string>): AppProcess {
   const entry = ENTRIES[app];
-  if (!existsSync(`${ROOT}${entry}`)) throw new Error(`${entry} is missing: run the build first (npm test does)`);
-  assertDistFresh();
   const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },

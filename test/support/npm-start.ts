@@ -9,14 +9,15 @@ import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
+import { ROOT } from './build-check.js';
 import { fetchClient, type PredictClient } from './predict-client.js';
 import { freePort } from './redis-server.js';
 import { waitFor } from './wait-for.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { ROOT };
+
 /** Set in the environment of `npm start`, which every process it starts inherits. */
 const TAG = 'FORETELL_NPM_START_TEST';
 /** Installing and building take minutes on a busy machine; a warm start takes seconds. */

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { assertDistFresh } from '../../../test/support/app-process.js';
+import { ROOT } from '../../../test/support/build-check.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 export interface CliRun {
@@ -16,14 +15,13 @@ export interface CliRun {
  * Runs the built CLI as an operator would, from the repository root: `node
  * apps/consumer/dist/cli.js …`, or `npm run -s foretell -- …`. Its
  * environment is PATH (and HOME, which npm reads) plus `env`, nothing of the
- * test's own. Fails at once if `dist` is older than the sources.
+ * test's own. The test setup has checked that `dist` is the recorded build.
  */
 export function foretell(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   via: 'node' | 'npm' = 'node',
 ): Promise<CliRun> {
-  assertDistFresh();
   const [command, commandArgs] =
     via === 'node' ? [process.execPath, [CLI, ...args]] : ['npm', ['run', '-s', 'foretell', '--', ...args]];
   const child = spawn(command, commandArgs, {

@@ -1,0 +1,17 @@
+// Types of up-to-date.mjs, which stays plain JavaScript because `npm start`
+// runs it before anything is installed.
+
+/** Whether a step may be skipped, and how to record it once it has run. */
+export interface StepState {
+  readonly isUpToDate: boolean;
+  readonly record: () => void;
+}
+
+/** What `npm start` runs, built in this order. */
+export const STARTED_PACKAGES: readonly string[];
+
+/** Whether the installed dependencies are those of the lockfile and manifests. */
+export function installState(root: string): StepState;
+
+/** Whether the `dist` of STARTED_PACKAGES is the recorded build of their current sources. */
+export function buildState(root: string): StepState;
