@@ -77,7 +77,8 @@ end
 -- The last check: the input's bytes are added, and taken back if they pass the
 -- cap. One command for an admitted job instead of a GET and an INCRBY (every
 -- enqueue's Redis time counts); only a refused one writes (twice, net nothing).
-if redis.call('INCRBY', bytes_key, #input) > max_bytes and max_bytes > 0 then
+local backlog_bytes = redis.call('INCRBY', bytes_key, #input)
+if max_bytes > 0 and backlog_bytes > max_bytes then
   if redis.call('DECRBY', bytes_key, #input) <= 0 then redis.call('DEL', bytes_key) end
   return {'full', ''}
 end
