@@ -7,7 +7,9 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      // The root tsconfig.json is one program for every package: typed rules
+      // then build it once, where the project service built one per package.
+      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -24,7 +26,7 @@ export default tseslint.config(
     files: ['**/*.mjs', 'eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
-      parserOptions: { projectService: false },
+      parserOptions: { project: null },
       globals: Object.fromEntries(
         ['process', 'console', 'URL', 'setTimeout', 'fetch', 'AbortController', 'AbortSignal'].map((name) => [
           name,
