@@ -5,13 +5,13 @@
 // much of their time waiting on processes and Redis, which leaves a core
 // for the checks. Every part must pass.
 //
+// No build when `dist` is already the recorded build of the sources.
 // `npm test -- <vitest arguments>` (a file, a folder, `-t name`) runs only
-// those tests: no type-check or lint, and no build when `dist` is already
-// the build of the sources.
+// those tests: no type-check or lint.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM, ensureSystemCommand, installDependencies, log, pnpm, REDIS_SERVER, runMain } from './lib/run.mjs';
-import { buildState } from './lib/up-to-date.mjs';
+import { benchBuildState, buildState } from './lib/up-to-date.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -40,9 +40,9 @@ runMain(async () => {
   await ensureSystemCommand(REDIS_SERVER);
   const chromium = process.env.CHROMIUM_PATH || (await ensureSystemCommand(CHROMIUM));
 
-  // The bench's own build is not tracked: a filtered run that names it builds.
-  const build = buildState(ROOT);
-  if (filtered && build.isUpToDate && !vitestArgs.some((arg) => arg.includes('bench'))) {
+  // The bench's build is recorded apart: a filtered run that names none of its files does not need it.
+  const needsBench = !filtered || vitestArgs.some((arg) => arg.includes('bench'));
+  if (buildState(ROOT).isUpToDate && (!needsBench || benchBuildState(ROOT).isUpToDate)) {
     log('build up to date (sources unchanged since the last build)');
   } else {
     log('building');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { benchBuildState } from '../../scripts/lib/up-to-date.mjs';
 import { SCENARIOS } from '../src/scenarios/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,7 +35,9 @@ describe('pnpm bench --smoke', () => {
   });
 
   it('runs every scenario against its baseline and reports a number for each figure', async () => {
+    // It runs the bench's build: that must be the build of its sources (npm test, npm run build record it).
     expect(existsSync(RUNNER), 'bench/dist/run.js is missing: build first (npm test does)').toBe(true);
+    expect(benchBuildState(ROOT).isUpToDate, 'bench/dist is not the build of bench/src: npm run build').toBe(true);
     dir = await mkdtemp(join(tmpdir(), 'foretell-bench-smoke-'));
     const out = join(dir, 'smoke.json');
     const { code, stdout, stderr } = await runSmoke(out);

@@ -15,3 +15,6 @@ export function installState(root: string): StepState;
 
 /** Whether the `dist` of STARTED_PACKAGES is the recorded build of their current sources. */
 export function buildState(root: string): StepState;
+
+/** Whether the bench's `dist` is the recorded build of its current sources. */
+export function benchBuildState(root: string): StepState;

@@ -96,33 +96,47 @@ export function installState(root) {
   return { isUpToDate, record: () => writeState(root, 'install', { stamp }) };
 }
 
-function buildOutputs(root) {
+function buildOutputs(root, packages) {
   return hashFiles(
     root,
-    STARTED_PACKAGES.flatMap((dir) => filesUnder(root, `${dir}/dist`)),
+    packages.flatMap((dir) => filesUnder(root, `${dir}/dist`)),
   );
 }
 
 /**
- * Whether the `dist` of STARTED_PACKAGES is the build of their current
- * sources: the recorded build read the same inputs (sources, package
- * manifests, tsconfig files, the lockfile, the compiler's version) and its
- * outputs are still there unchanged. Compute it before building: `record()`
- * then stores the inputs as they were when the build began, so a source
- * edited during the build makes the next start build again.
+ * Whether the `dist` of `packages` is the build of their current sources:
+ * the recorded build read the same inputs (sources, package manifests,
+ * tsconfig files, the lockfile, the compiler's version) and its outputs are
+ * still there unchanged. Compute it before building: `record()` then stores
+ * the inputs as they were when the build began, so a source edited during the
+ * build makes the next run build again.
  */
-export function buildState(root) {
+function packagesBuildState(root, packages, name) {
   const inputs = hashFiles(root, [
     'tsconfig.base.json',
     'pnpm-lock.yaml',
     'node_modules/typescript/package.json',
-    ...STARTED_PACKAGES.flatMap((dir) => [
+    ...packages.flatMap((dir) => [
       `${dir}/package.json`,
       `${dir}/tsconfig.build.json`,
       ...filesUnder(root, `${dir}/src`),
     ]),
   ]);
-  const recorded = readState(root, 'build');
-  const isUpToDate = recorded?.inputs === inputs && recorded.outputs === buildOutputs(root);
-  return { isUpToDate, record: () => writeState(root, 'build', { inputs, outputs: buildOutputs(root) }) };
+  const recorded = readState(root, name);
+  const isUpToDate = recorded?.inputs === inputs && recorded.outputs === buildOutputs(root, packages);
+  return { isUpToDate, record: () => writeState(root, name, { inputs, outputs: buildOutputs(root, packages) }) };
+}
+
+/** Whether the `dist` of STARTED_PACKAGES (what `npm start` runs) is the build of their current sources. */
+export function buildState(root) {
+  return packagesBuildState(root, STARTED_PACKAGES, 'build');
+}
+
+/**
+ * The same for the bench, recorded apart: `npm start` neither builds nor
+ * needs it, and `npm test` skips its build of everything only when both are
+ * up to date.
+ */
+export function benchBuildState(root) {
+  return packagesBuildState(root, ['bench'], 'bench-build');
 }
