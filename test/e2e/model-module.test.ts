@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { redisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { startApp, waitForLog, type AppProcess } from '../support/app-process.js';
+import { startApp, waitForApi, waitForLog, type AppProcess } from '../support/app-process.js';
 import { fetchClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -53,6 +56,8 @@ describe('MODEL_MODULE whose createModel() is synchronous', () => {
     const sync = await client.post({ input: 'four' });
     expect(sync.status).toBe(200);
     expect(sync.body).toBe('{"input":"four","result":"1004"}');
+    expect(sync.headers['foretell-model-name']).toBe('length');
+    expect(sync.headers['foretell-model-version']).toBe('0.1.0');
 
     const id = await client.submit('sixsix');
     let last = '';
@@ -73,7 +78,13 @@ describe('MODEL_MODULE whose createModel() is synchronous', () => {
 describe('a MODEL_MODULE that does not fit fails the start, with a message saying why', () => {
   const BAD: [what: string, file: string, message: string][] = [
     ['exports no createModel', 'model-no-factory.mjs', 'does not export a createModel function'],
-    ['returns no predict method', 'model-no-predict.mjs', 'did not return an object with a predict method'],
+    [
+      'returns no predict method',
+      'model-no-predict.mjs',
+      'returned a model that does not fit: name is missing (a string of 1 to 100 visible ASCII characters, no spaces); ' +
+        'version is missing (a string of 1 to 100 visible ASCII characters, no spaces); ' +
+        'it has neither predict(input, { signal }) nor predictBatch(inputs, { signal })',
+    ],
     ['throws in createModel', 'model-factory-throws.mjs', 'failed: model weights not found at /nowhere/weights.bin'],
     ['does not exist', 'model-missing.mjs', 'could not be imported: Cannot find module'],
   ];
@@ -101,5 +112,72 @@ describe('a MODEL_MODULE that does not fit fails the start, with a message sayin
     if (!redis) throw new Error('no redis');
     // It stopped before touching Redis: no group was made.
     expect(await redis.exists(redisKeys(prefix).jobs)).toBe(0);
+  });
+});
+
+describe("a model's load() and close()", () => {
+  it.each(['api', 'consumer'] as const)(
+    'the %s exits 1 with one line on stderr when load() rejects, before it takes any job',
+    async (app) => {
+      const file = `${FIXTURES}/model-load-fails.mjs`;
+      const env: Record<string, string> =
+        app === 'api'
+          ? { MODEL_MODULE: file, PORT: String(await freePort()), HOST: '127.0.0.1' }
+          : { MODEL_MODULE: file, CONSUMER_NAME: `${prefix}-consumer` };
+      const process = start(app, env);
+      expect(await process.exited).toBe(1);
+      const errors = process.lines.filter((line) => !process.stdout.includes(line));
+      expect(errors).toEqual([`foretell ${app}: load() of MODEL_MODULE ${file} failed: weights file is corrupt`]);
+      if (!redis) throw new Error('no redis');
+      expect(await redis.exists(redisKeys(prefix).jobs)).toBe(0);
+    },
+  );
+
+  it('both apps load the model before serving it and close it when they stop; a batch-only model answers one input at a time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'foretell-model-lifecycle-'));
+    try {
+      const logs = { api: join(dir, 'api.log'), consumer: join(dir, 'consumer.log') };
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const model = { MODEL_MODULE: `${FIXTURES}/model-lifecycle.mjs` };
+      const api = start('api', { ...model, FIXTURE_LIFECYCLE_LOG: logs.api, PORT: String(port), HOST: '127.0.0.1' });
+      const consumer = start('consumer', {
+        ...model,
+        FIXTURE_LIFECYCLE_LOG: logs.consumer,
+        CONSUMER_NAME: `${prefix}-consumer`,
+      });
+      await waitForLog(consumer, 'consumer started');
+      await waitForApi(base, '/ready', () => api.assertRunning());
+      expect(await readFile(logs.api, 'utf8')).toBe('load\n');
+      expect(await readFile(logs.consumer, 'utf8')).toBe('load\n');
+
+      const client = fetchClient(base);
+      const served = await client.post({ input: 'shout' });
+      expect([served.status, served.body]).toEqual([200, '{"input":"shout","result":"SHOUT"}']);
+      expect(served.headers['foretell-model-name']).toBe('lifecycle');
+      expect(served.headers['foretell-model-version']).toBe('2.0.0-rc.1');
+      const refused = await client.post({ input: 'fail' });
+      expect([refused.status, refused.body]).toEqual([
+        500,
+        '{"error":"The model failed to make a prediction.","code":"MODEL_FAILED"}',
+      ]);
+      const id = await client.submit('queued');
+      await waitFor(async () => (await client.get(id)).status === 200, {
+        what: 'the consumer to run the job',
+        unless: () => consumer.assertRunning(),
+      });
+      expect((await client.get(id)).body).toBe(
+        `{"prediction_id":"${id}","output":{"input":"queued","result":"QUEUED"}}`,
+      );
+
+      api.child.kill('SIGTERM');
+      consumer.child.kill('SIGTERM');
+      expect(await api.exited).toBe(0);
+      expect(await consumer.exited).toBe(0);
+      expect(await readFile(logs.api, 'utf8')).toBe('load\nclose\n');
+      expect(await readFile(logs.consumer, 'utf8')).toBe('load\nclose\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -34,6 +34,12 @@ export interface AppDeps {
   /** Commands connection; the app never opens or closes it. */
   readonly redis: Redis;
   readonly model: Model;
+  /**
+   * Whether the model's `load()` has finished (server.ts runs it while the
+   * app already answers): until then /ready and sync predictions are 503.
+   * Default: loaded.
+   */
+  readonly isModelLoaded?: () => boolean;
   /** Defaults to no logging (tests). */
   readonly logger?: FastifyBaseLogger;
 }
@@ -42,7 +48,14 @@ export interface AppDeps {
  * Builds the HTTP app. It never listens, reads the environment or handles
  * signals: server.ts does, and tests call this with their own Redis.
  */
-export async function buildApp({ config, redis, model, logger, apiKeys = [] }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({
+  config,
+  redis,
+  model,
+  logger,
+  apiKeys = [],
+  isModelLoaded = () => true,
+}: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...httpEdgeOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -84,6 +97,7 @@ export async function buildApp({ config, redis, model, logger, apiKeys = [] }: A
   });
   const predictions = createPredictionService({
     model,
+    isModelLoaded,
     store,
     syncTimeoutMs: config.SYNC_TIMEOUT_MS,
     maxSyncInFlight: config.MAX_SYNC_IN_FLIGHT,
@@ -91,7 +105,7 @@ export async function buildApp({ config, redis, model, logger, apiKeys = [] }: A
       replicaWait: createReplicaWait(redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS ?? 500),
     }),
   });
-  await app.register(predictRoutes, { predictions, access });
-  await app.register(healthRoutes, { store });
+  await app.register(predictRoutes, { predictions, access, model });
+  await app.register(healthRoutes, { store, isModelLoaded });
   return app;
 }

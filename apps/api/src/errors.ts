@@ -35,6 +35,7 @@ export const ERROR_CATALOGUE = {
       'The job is stored but not yet confirmed by enough replicas; it may still run. Retry with the same Idempotency-Key.',
   },
   SYNC_OVERLOADED: { statusCode: 503, message: 'Too many synchronous predictions are running; retry later.' },
+  MODEL_LOADING: { statusCode: 503, message: 'The model is still loading; retry shortly.' },
   SHUTTING_DOWN: { statusCode: 503, message: 'The server is shutting down; retry shortly.' },
   PREDICTION_TIMEOUT: { statusCode: 504, message: 'The model did not answer in time.' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;

@@ -37,6 +37,8 @@ export interface JobOwner {
 
 export interface PredictionServiceDeps {
   readonly model: Model;
+  /** False while the model's `load()` runs: sync predictions are 503 MODEL_LOADING meanwhile. */
+  readonly isModelLoaded: () => boolean;
   readonly store: JobStore;
   readonly syncTimeoutMs: number;
   /** Sync predictions running at once beyond which new ones get 503. */
@@ -69,12 +71,13 @@ function toLookup(record: JobRecord | undefined, ownerId: string | undefined): P
 }
 
 export function createPredictionService(deps: PredictionServiceDeps): PredictionService {
-  const { model, store, syncTimeoutMs, maxSyncInFlight, replicaWait } = deps;
+  const { model, isModelLoaded, store, syncTimeoutMs, maxSyncInFlight, replicaWait } = deps;
   let syncInFlight = 0;
   const overloaded = { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS };
 
   return {
     async predictNow(input, cancel) {
+      if (!isModelLoaded()) throw new AppError('MODEL_LOADING', undefined, overloaded);
       if (syncInFlight >= maxSyncInFlight) throw new AppError('SYNC_OVERLOADED', undefined, overloaded);
       syncInFlight += 1;
       // One lazy controller and one timer per request (cheaper than AbortSignal.any on the hot path).

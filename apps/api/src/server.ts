@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, createProcessLogger, loadModel } from '@foretell/shared';
+import { ConfigError, createProcessLogger, loadFailureMessage, loadModel } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { loadApiKeys } from './auth/access-config.js';
@@ -29,12 +29,30 @@ const redis = createApiRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, log, con
 // Named, so that CLIENT LIST shows which process holds a connection. ioredis
 // sends the name on every (re)connect, and the first one happens after this tick.
 redis.options.connectionName = `foretell-api:${hostname()}-${process.pid}`;
-const app = await buildApp({ config, redis, model, logger: log, apiKeys });
+// The model loads while the API already answers: /ready and sync requests
+// say 503 until it has, async requests are queued meanwhile. A load that
+// fails stops the process with one line, as a module that does not fit does.
+let modelLoaded = model.load === undefined;
+const app = await buildApp({ config, redis, model, logger: log, apiKeys, isModelLoaded: () => modelLoaded });
+if (!modelLoaded) {
+  void (async () => {
+    try {
+      await model.load?.();
+    } catch (error) {
+      process.stderr.write(`foretell api: ${loadFailureMessage(config, error)}\n`);
+      process.exit(1);
+    }
+    modelLoaded = true;
+    log.info({ model: model.name, version: model.version }, 'model loaded');
+  })();
+}
 
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, logger: log }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'shutting down after an unexpected error');
   else log.info({ signal }, 'shutting down: draining in-flight requests');
   await app.close();
+  // After the last request: nothing calls the model any more.
+  await Promise.resolve(model.close?.()).catch((error: unknown) => log.warn({ err: error }, 'model close failed'));
   await redis.quit().catch((error: unknown) => log.warn({ err: error }, 'redis quit failed'));
   log.info('stopped');
 });

@@ -23,6 +23,7 @@ export interface TestAppOptions {
   model?: Model;
   config?: Partial<AppDeps['config']>;
   logger?: AppDeps['logger'];
+  isModelLoaded?: AppDeps['isModelLoaded'];
 }
 
 /** The real app on a test prefix, with the mock model at latency 0 unless another model is given. */
@@ -32,6 +33,7 @@ export function buildTestApp(redis: Redis, prefix: string, options: TestAppOptio
     redis,
     model: options.model ?? createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
     ...(options.logger && { logger: options.logger }),
+    ...(options.isModelLoaded && { isModelLoaded: options.isModelLoaded }),
   });
 }
 

@@ -1,5 +1,12 @@
 import { hostname } from 'node:os';
-import { ConfigError, createProcessLogger, createRedisConnection, loadModel, redisKeys } from '@foretell/shared';
+import {
+  ConfigError,
+  createProcessLogger,
+  createRedisConnection,
+  loadFailureMessage,
+  loadModel,
+  redisKeys,
+} from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
 import { loadConsumerConfig } from './config.js';
 import { shutDown } from './shutdown.js';
@@ -74,10 +81,23 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + CLOSE_MARGIN_MS, logger: log 
   if (err) log.error({ err }, 'shutting down after an unexpected error');
   else log.info({ signal }, 'shutting down: no new jobs, finishing the ones in hand');
   await shutDown({ consumer, redis, graceMs: config.SHUTDOWN_GRACE_MS, log });
+  await Promise.resolve(model.close?.()).catch((error: unknown) => log.warn({ err: error }, 'model close failed'));
 });
 
+// No entry is read before the model can run it: a load that fails stops the
+// process with one line, before it took any job.
+if (model.load) {
+  try {
+    await model.load();
+  } catch (error) {
+    process.stderr.write(`foretell consumer: ${loadFailureMessage(config, error)}\n`);
+    process.exit(1);
+  }
+  log.info({ model: model.name, version: model.version }, 'model loaded');
+}
+
 try {
-  await consumer.start();
+  if (!stopRequested) await consumer.start();
 } catch (error) {
   // A start still waiting for Redis fails when a stop drops the connection: that is the stop's to report.
   if (!stopRequested) throw error;

@@ -132,7 +132,8 @@ export const CommonConfigProperties = {
   }),
   MODEL_MODULE: Type.String({
     default: '',
-    description: 'Path of an ES module exporting `createModel()` that returns your model; empty uses the mock model.',
+    description:
+      'Path (relative to the working directory) or package name of an ES module exporting `createModel(options)` that returns your model; empty uses the mock model.',
   }),
   LOG_LEVEL: Type.Union(
     [

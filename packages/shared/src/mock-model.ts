@@ -62,12 +62,16 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The mock model's name and version, as the Foretell-Model-* headers carry them. */
+export const MOCK_MODEL = { name: 'mock', version: '1.0.0' } as const;
+
 /** The assignment's mock model: waits (never computes), then answers. */
 export function createMockModel(options: MockModelOptions): Model {
   if (options.minLatencyMs < 0 || options.maxLatencyMs < options.minLatencyMs) {
     throw new RangeError('mock model latency must satisfy 0 <= min <= max');
   }
   return {
+    ...MOCK_MODEL,
     async predict(input: string, call: PredictOptions): Promise<string> {
       const latencyMs = drawLatencyMs(options);
       // At latency 0 the answer is immediate: nothing to abort, and not reading the signal spares its creation.

@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMockModel } from './mock-model.js';
-import type { Model } from './model.js';
+import type { CreateModelOptions, Model, ModelDefinition, PredictOptions } from './model.js';
 
 export interface ModelSettings {
   readonly MODEL_MODULE: string;
@@ -9,20 +10,111 @@ export interface ModelSettings {
   readonly MODEL_MAX_LATENCY_MS: number;
 }
 
+/** Sent in a header: visible ASCII, no spaces, bounded. */
+const LABEL = /^[\x21-\x7e]{1,100}$/;
+const LABEL_RULE = 'a string of 1 to 100 visible ASCII characters, no spaces';
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function isModel(value: unknown): value is Model {
-  return typeof value === 'object' && value !== null && typeof (value as { predict?: unknown }).predict === 'function';
+/**
+ * A path (`./my-model.mjs`, `/opt/models/x.js`, `models/x.mjs`) is resolved
+ * against the working directory; anything else is a package name.
+ */
+function isPath(spec: string): boolean {
+  return spec.startsWith('.') || isAbsolute(spec) || /\.[cm]?js$/.test(spec);
+}
+
+/**
+ * Imports MODEL_MODULE. A package is looked up from foretell's own location
+ * first (the workspace's node_modules, or an app image's), then from the
+ * working directory's node_modules (a package installed beside a deployment).
+ */
+async function importModule(spec: string, cwd: string): Promise<unknown> {
+  if (isPath(spec)) return import(pathToFileURL(resolve(cwd, spec)).href);
+  try {
+    return await import(spec);
+  } catch (ownError) {
+    let found: string;
+    try {
+      found = createRequire(join(cwd, 'package.json')).resolve(spec);
+    } catch {
+      throw ownError;
+    }
+    return import(pathToFileURL(found).href);
+  }
+}
+
+/** What is wrong with what createModel() returned, one phrase per fault; empty when it fits. */
+export function modelDefinitionFaults(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null)
+    return [`it returned ${value === null ? 'null' : typeof value}, not an object`];
+  const model = value as Record<string, unknown>;
+  const faults: string[] = [];
+  for (const field of ['name', 'version']) {
+    const label = model[field];
+    if (label === undefined) faults.push(`${field} is missing (${LABEL_RULE})`);
+    else if (typeof label !== 'string' || !LABEL.test(label)) faults.push(`${field} must be ${LABEL_RULE}`);
+  }
+  for (const method of ['predict', 'predictBatch', 'load', 'close']) {
+    if (model[method] !== undefined && typeof model[method] !== 'function') faults.push(`${method} is not a function`);
+  }
+  if (model.predict === undefined && model.predictBatch === undefined) {
+    faults.push('it has neither predict(input, { signal }) nor predictBatch(inputs, { signal })');
+  }
+  return faults;
+}
+
+function describeOutcomes(outcomes: unknown): string {
+  return Array.isArray(outcomes) ? `${outcomes.length} outcomes` : typeof outcomes;
+}
+
+/** The checked definition served one input at a time: a batch-only model gets batches of one. */
+export function serveDefinition(definition: ModelDefinition): Model {
+  const { name, version } = definition;
+  const lifecycle = {
+    ...(definition.load && { load: () => definition.load?.() }),
+    ...(definition.close && { close: () => definition.close?.() }),
+  };
+  if (definition.predict) {
+    return { name, version, ...lifecycle, predict: (input, options) => definition.predict!(input, options) };
+  }
+  return {
+    name,
+    version,
+    ...lifecycle,
+    async predict(input: string, options: PredictOptions): Promise<string> {
+      const outcomes: unknown = await definition.predictBatch!([input], options);
+      if (!Array.isArray(outcomes) || outcomes.length !== 1) {
+        throw new TypeError(`predictBatch() returned ${describeOutcomes(outcomes)} for 1 input`);
+      }
+      const [outcome] = outcomes as unknown[];
+      if (outcome instanceof Error) throw outcome;
+      return outcome as string;
+    },
+  };
+}
+
+/** The one line a process prints when the model's `load()` rejects, before it exits 1. */
+export function loadFailureMessage(settings: Pick<ModelSettings, 'MODEL_MODULE'>, error: unknown): string {
+  const which = settings.MODEL_MODULE === '' ? 'the mock model' : `MODEL_MODULE ${settings.MODEL_MODULE}`;
+  return `load() of ${which} failed: ${messageOf(error)}`;
 }
 
 /**
  * The model a process serves: the user's module when MODEL_MODULE names one
- * (it must export `createModel()`, sync or async, returning a Model), the mock
- * model otherwise. A module that does not fit fails the start, not a request.
+ * (a path or a package exporting `createModel(options)`, sync or async,
+ * returning a ModelDefinition), the mock model otherwise. A module that does
+ * not fit fails the start, not a request, with one message naming every
+ * fault. `load()` is not called here: the process calls it once it can
+ * report that it is loading (the API's /ready).
  */
-export async function loadModel(settings: ModelSettings): Promise<Model> {
+export async function loadModel(
+  settings: ModelSettings,
+  env: CreateModelOptions['env'] = process.env,
+  cwd: string = process.cwd(),
+): Promise<Model> {
   if (settings.MODEL_MODULE === '') {
     return createMockModel({
       minLatencyMs: settings.MODEL_MIN_LATENCY_MS,
@@ -33,21 +125,23 @@ export async function loadModel(settings: ModelSettings): Promise<Model> {
   // Each failure names the module and the step: the process's one line of error says what to fix.
   let module: { createModel?: unknown };
   try {
-    module = (await import(pathToFileURL(resolve(name)).href)) as { createModel?: unknown };
+    module = (await importModule(name, cwd)) as { createModel?: unknown };
   } catch (error) {
     throw new Error(`MODEL_MODULE ${name} could not be imported: ${messageOf(error)}`, { cause: error });
   }
   if (typeof module.createModel !== 'function') {
     throw new TypeError(`MODEL_MODULE ${name} does not export a createModel function`);
   }
-  let model: unknown;
+  let definition: unknown;
   try {
-    model = await (module.createModel as () => unknown)();
+    const options: CreateModelOptions = { env };
+    definition = await (module.createModel as (options: CreateModelOptions) => unknown)(options);
   } catch (error) {
     throw new Error(`createModel() of ${name} failed: ${messageOf(error)}`, { cause: error });
   }
-  if (!isModel(model)) {
-    throw new TypeError(`createModel() of ${name} did not return an object with a predict method`);
+  const faults = modelDefinitionFaults(definition);
+  if (faults.length > 0) {
+    throw new TypeError(`createModel() of ${name} returned a model that does not fit: ${faults.join('; ')}`);
   }
-  return model;
+  return serveDefinition(definition as ModelDefinition);
 }

@@ -1,13 +1,58 @@
 /**
- * What foretell needs from a model. A user's own model plugs in by
- * implementing this interface; the mock model is the default.
+ * What foretell needs from a model. A user's own model plugs in through a
+ * module (MODEL_MODULE) whose `createModel(options)` returns a
+ * ModelDefinition; model-loader.ts checks it and serves it as a Model. The
+ * mock model is the default.
  */
 export interface PredictOptions {
   /** Aborted when the caller gives up (timeout, client gone, shutdown). */
   readonly signal: AbortSignal;
 }
 
+/** What `createModel(options)` is given. */
+export interface CreateModelOptions {
+  /**
+   * The process's environment, for the model's own settings (a weights path,
+   * a threshold): a model reads what it needs and ignores the rest.
+   */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * What a model module's `createModel(options)` returns (or resolves with).
+ * `name` and `version` are sent with every sync answer (the headers
+ * Foretell-Model-Name and Foretell-Model-Version). It has `predict`, or
+ * `predictBatch`, or both.
+ */
+export interface ModelDefinition {
+  /** 1 to 100 visible ASCII characters, e.g. `sentiment`. */
+  readonly name: string;
+  /** 1 to 100 visible ASCII characters, e.g. `1.2.0`. */
+  readonly version: string;
+  /** Awaited once before the process is ready (weights, warm-up); a rejection stops the process. */
+  load?(): void | Promise<void>;
+  /** Awaited once on shutdown, after the last prediction. */
+  close?(): void | Promise<void>;
+  /**
+   * Resolves with the prediction for `input`. Must not block the event loop
+   * for long and should reject promptly with the signal's reason once it is
+   * aborted.
+   */
+  predict?(input: string, options: PredictOptions): Promise<string>;
+  /**
+   * Resolves with one outcome per input, in order: the result, or an Error
+   * for an input that failed (the others still succeed).
+   */
+  predictBatch?(inputs: readonly string[], options: PredictOptions): Promise<readonly (string | Error)[]>;
+}
+
+/** A model as the apps serve it: one input at a time. */
 export interface Model {
+  /** Set for every model MODEL_MODULE names, and the mock's; the apps' tests build bare models. */
+  readonly name?: string;
+  readonly version?: string;
+  load?(): void | Promise<void>;
+  close?(): void | Promise<void>;
   /**
    * Resolves with the prediction for `input`. Must not block the event loop
    * for long (run CPU-heavy work in a worker thread or another process) and

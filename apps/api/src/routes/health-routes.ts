@@ -6,11 +6,12 @@ import type { JobStore } from '../job-store.js';
 
 export interface HealthRoutesOptions {
   readonly store: JobStore;
+  readonly isModelLoaded: () => boolean;
 }
 
 const StatusSchema = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: false });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { store }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { store, isModelLoaded }) => {
   app.get(
     '/health',
     {
@@ -28,20 +29,24 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     {
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: Redis answers, is a primary (not a replica), and the consumer group exists',
+        summary:
+          'Readiness: the model is loaded, Redis answers, is a primary (not a replica), and the consumer group exists',
         response: {
           200: StatusSchema('ready'),
           503: {
-            ...errorResponse('Redis is unreachable or a read-only replica, or no consumer has created the group yet.', {
-              error: 'The consumer group does not exist yet; start a consumer.',
-              code: 'NOT_READY',
-            }),
+            ...errorResponse(
+              'The model is still loading, Redis is unreachable or a read-only replica, or no consumer has created the group yet.',
+              { error: 'The consumer group does not exist yet; start a consumer.', code: 'NOT_READY' },
+            ),
             headers: RetryAfterHeader,
           },
         },
       },
     },
     async () => {
+      if (!isModelLoaded()) {
+        throw new AppError('NOT_READY', 'The model is still loading.', { retryAfterSeconds: 1 });
+      }
       // Both in one round trip (auto-pipelining); a replica is reported first: it is the operator's problem to fix.
       const [primary, grouped] = await Promise.all([store.isPrimary(), store.isGroupPresent()]);
       if (!primary) {

@@ -13,10 +13,13 @@ import { errorResponse, RedisUnavailableResponse, RetryAfterHeader } from '../ht
 import { LazyAbort } from '../lazy-abort.js';
 import { BEARER_SCHEME } from '../openapi.js';
 import type { PredictionService } from '../prediction-service.js';
+import type { Model } from '@foretell/shared';
 import { VISIBLE_ASCII_PATTERN } from '../validation-messages.js';
 
 export interface PredictRoutesOptions {
   readonly predictions: PredictionService;
+  /** Its name and version go out with every sync answer. */
+  readonly model: Pick<Model, 'name' | 'version'>;
   /** API keys are on: every route needs one, and its jobs are its own. */
   readonly access?: AccessControl | undefined;
 }
@@ -127,10 +130,18 @@ const headersTooLarge = errorResponse("The request headers are over Node's limit
   code: 'HEADERS_TOO_LARGE',
 });
 
-export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (app, { predictions, access }) => {
+export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (
+  app,
+  { predictions, access, model },
+) => {
   // In this plugin's scope only: /health, /ready and (unless DOCS_PUBLIC=false) /docs stay open.
   if (access) app.addHook('onRequest', access.admit);
   const post = keyedSchema(access, true);
+  // Built once: every sync answer names the model that made it (the loader checked both are header-safe).
+  const modelHeaders =
+    model.name === undefined || model.version === undefined
+      ? undefined
+      : { 'foretell-model-name': model.name, 'foretell-model-version': model.version };
   const get = keyedSchema(access, false);
 
   app.post(
@@ -143,7 +154,14 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
         headers: PostHeadersSchema,
         body: PredictRequestSchema,
         response: {
-          200: { ...PredictionOutputSchema, description: 'The model ran synchronously.' },
+          200: {
+            ...PredictionOutputSchema,
+            description: 'The model ran synchronously.',
+            headers: {
+              'Foretell-Model-Name': { type: 'string', description: 'The model that answered, e.g. `mock`.' },
+              'Foretell-Model-Version': { type: 'string', description: 'Its version, e.g. `1.0.0`.' },
+            },
+          },
           202: {
             ...AsyncAcceptedSchema,
             description: 'Queued; poll `GET /predict/{prediction_id}` (also in `Location`).',
@@ -180,6 +198,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
                 'may still have been queued: retry with the same `Idempotency-Key`), Redis is at `maxmemory` ' +
                 '(`REDIS_FULL`), the backlog is at `MAX_QUEUE_LENGTH` jobs or `MAX_QUEUE_BYTES` of input ' +
                 '(`QUEUE_FULL`), `MAX_SYNC_IN_FLIGHT` sync predictions are running (`SYNC_OVERLOADED`), ' +
+                'sync mode while the model is still loading (`MODEL_LOADING`), ' +
                 'with `REDIS_WAIT_REPLICAS`: the job was stored but not confirmed by enough replicas in time ' +
                 '(`NOT_REPLICATED`; it may still run), or the server is stopping (`SHUTTING_DOWN`); ' +
                 'retry after `Retry-After` seconds.',
@@ -214,7 +233,9 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
       };
       const cancel = new LazyAbort(() => reply.raw.once('close', onClose));
       try {
-        return await predictions.predictNow(input, cancel);
+        const output = await predictions.predictNow(input, cancel);
+        if (modelHeaders) void reply.headers(modelHeaders);
+        return output;
       } finally {
         reply.raw.off('close', onClose);
       }
