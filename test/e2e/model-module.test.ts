@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redisKeys } from '@foretell/shared';
@@ -176,6 +176,51 @@ describe("a model's load() and close()", () => {
       expect(await consumer.exited).toBe(0);
       expect(await readFile(logs.api, 'utf8')).toBe('load\nclose\n');
       expect(await readFile(logs.consumer, 'utf8')).toBe('load\nclose\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a model module outside the repository', () => {
+  it("imports foretell's helpers by name (NonRetryableError from @foretell/shared), in the API and the consumer", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'foretell-outside-model-'));
+    try {
+      // No node_modules anywhere above it: the import resolves only through the apps' hook.
+      const file = join(dir, 'outside.mjs');
+      await writeFile(
+        file,
+        [
+          "import { NonRetryableError } from '@foretell/shared';",
+          'export function createModel() {',
+          "  return { name: 'outside', version: '1', async predict(input) {",
+          "    if (input === 'no') throw new NonRetryableError('refused: no');",
+          '    return `ok:${input}`;',
+          '  } };',
+          '}',
+          '',
+        ].join('\n'),
+      );
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const api = start('api', { MODEL_MODULE: file, PORT: String(port), HOST: '127.0.0.1' });
+      const consumer = start('consumer', { MODEL_MODULE: file, CONSUMER_NAME: `${prefix}-consumer` });
+      await waitForLog(consumer, 'consumer started');
+      await waitForApi(base, '/ready', () => api.assertRunning());
+      const client = fetchClient(base);
+
+      expect((await client.post({ input: 'yes' })).body).toBe('{"input":"yes","result":"ok:yes"}');
+      const id = await client.submit('no');
+      await waitFor(async () => (await client.get(id)).status === 500, {
+        what: 'the job to fail',
+        unless: () => consumer.assertRunning(),
+      });
+      expect((await client.get(id)).body).toBe(
+        `{"error":"Prediction failed.","prediction_id":"${id}","status":"failed","reason":"refused: no"}`,
+      );
+      if (!redis) throw new Error('no redis');
+      // Non-retryable: one attempt, no retry.
+      expect(await redis.hget(redisKeys(prefix).job(id), 'attempts')).toBe('1');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { createRequire, register } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMockModel } from './mock-model.js';
@@ -44,6 +44,22 @@ async function importModule(spec: string, cwd: string): Promise<unknown> {
     }
     return import(pathToFileURL(found).href);
   }
+}
+
+let hookRegistered = false;
+
+/**
+ * Lets a model module anywhere import this package by name (see
+ * model-imports-hook.ts). Only for the built package, which the apps run:
+ * under vitest this file is TypeScript source, which Node's hook thread
+ * cannot load, and the tests' model files are inside the repository.
+ */
+function letModelsImportForetell(): void {
+  if (hookRegistered || !import.meta.url.endsWith('.js')) return;
+  hookRegistered = true;
+  register(new URL('./model-imports-hook.js', import.meta.url), {
+    data: { shared: new URL('./index.js', import.meta.url).href },
+  });
 }
 
 /** What is wrong with what createModel() returned, one phrase per fault; empty when it fits. */
@@ -124,6 +140,7 @@ export async function loadModel(
   const name = settings.MODEL_MODULE;
   // Each failure names the module and the step: the process's one line of error says what to fix.
   let module: { createModel?: unknown };
+  letModelsImportForetell();
   try {
     module = (await importModule(name, cwd)) as { createModel?: unknown };
   } catch (error) {
