@@ -17,7 +17,12 @@ async function readmeModel(): Promise<string> {
 }
 
 const call = () => ({ signal: new AbortController().signal });
-const SETTINGS = { MODEL_MIN_LATENCY_MS: 0, MODEL_MAX_LATENCY_MS: 0 };
+const SETTINGS = {
+  MODEL_MIN_LATENCY_MS: 0,
+  MODEL_MAX_LATENCY_MS: 0,
+  MODEL_MAX_BATCH_SIZE: 32,
+  MODEL_MAX_BATCH_DELAY_MS: 0,
+};
 
 describe("the README's my-model.mjs", () => {
   it('loads as MODEL_MODULE=./my-model.mjs, loads, predicts with its setting and closes', async () => {

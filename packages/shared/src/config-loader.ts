@@ -130,6 +130,20 @@ export const CommonConfigProperties = {
     maximum: 3600000,
     description: 'Longest latency of the mock model (whole seconds are drawn when both bounds are whole seconds).',
   }),
+  MODEL_MAX_BATCH_SIZE: Type.Integer({
+    default: 32,
+    minimum: 1,
+    maximum: 1024,
+    description:
+      'A model with `predictBatch`: at most this many inputs per call; the sync requests and jobs that arrive together are gathered. 1: one input per call.',
+  }),
+  MODEL_MAX_BATCH_DELAY_MS: Type.Integer({
+    default: 0,
+    minimum: 0,
+    maximum: 10000,
+    description:
+      'A model with `predictBatch`: how long the first input of a batch may wait for more. 0: only what arrives in the same event-loop turn is gathered.',
+  }),
   MODEL_MODULE: Type.String({
     default: '',
     description:

@@ -2,6 +2,7 @@ export * from './config-loader.js';
 export * from './job-message.js';
 export * from './job-record.js';
 export * from './mock-model.js';
+export * from './model-batcher.js';
 export * from './model-loader.js';
 export * from './model.js';
 export * from './prediction-schemas.js';

@@ -2,12 +2,15 @@ import { createRequire, register } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMockModel } from './mock-model.js';
-import type { CreateModelOptions, Model, ModelDefinition, PredictOptions } from './model.js';
+import { batchingPredict, type BatchSettings } from './model-batcher.js';
+import type { CreateModelOptions, Model, ModelDefinition } from './model.js';
 
 export interface ModelSettings {
   readonly MODEL_MODULE: string;
   readonly MODEL_MIN_LATENCY_MS: number;
   readonly MODEL_MAX_LATENCY_MS: number;
+  readonly MODEL_MAX_BATCH_SIZE: number;
+  readonly MODEL_MAX_BATCH_DELAY_MS: number;
 }
 
 /** Sent in a header: visible ASCII, no spaces, bounded. */
@@ -82,34 +85,27 @@ export function modelDefinitionFaults(value: unknown): string[] {
   return faults;
 }
 
-function describeOutcomes(outcomes: unknown): string {
-  return Array.isArray(outcomes) ? `${outcomes.length} outcomes` : typeof outcomes;
-}
-
-/** The checked definition served one input at a time: a batch-only model gets batches of one. */
-export function serveDefinition(definition: ModelDefinition): Model {
+/**
+ * The checked definition served one input at a time. A model with
+ * `predictBatch` is called through the batcher (model-batcher.ts), which
+ * gathers the calls that arrive together, unless batches are of one input
+ * and it also has `predict`.
+ */
+export function serveDefinition(definition: ModelDefinition, batching: BatchSettings): Model {
   const { name, version } = definition;
   const lifecycle = {
     ...(definition.load && { load: () => definition.load?.() }),
     ...(definition.close && { close: () => definition.close?.() }),
   };
-  if (definition.predict) {
-    return { name, version, ...lifecycle, predict: (input, options) => definition.predict!(input, options) };
+  if (definition.predictBatch && (batching.maxBatchSize > 1 || !definition.predict)) {
+    return {
+      name,
+      version,
+      ...lifecycle,
+      predict: batchingPredict((inputs, options) => definition.predictBatch!(inputs, options), batching),
+    };
   }
-  return {
-    name,
-    version,
-    ...lifecycle,
-    async predict(input: string, options: PredictOptions): Promise<string> {
-      const outcomes: unknown = await definition.predictBatch!([input], options);
-      if (!Array.isArray(outcomes) || outcomes.length !== 1) {
-        throw new TypeError(`predictBatch() returned ${describeOutcomes(outcomes)} for 1 input`);
-      }
-      const [outcome] = outcomes as unknown[];
-      if (outcome instanceof Error) throw outcome;
-      return outcome as string;
-    },
-  };
+  return { name, version, ...lifecycle, predict: (input, options) => definition.predict!(input, options) };
 }
 
 /** The one line a process prints when the model's `load()` rejects, before it exits 1. */
@@ -160,5 +156,8 @@ export async function loadModel(
   if (faults.length > 0) {
     throw new TypeError(`createModel() of ${name} returned a model that does not fit: ${faults.join('; ')}`);
   }
-  return serveDefinition(definition as ModelDefinition);
+  return serveDefinition(definition as ModelDefinition, {
+    maxBatchSize: settings.MODEL_MAX_BATCH_SIZE,
+    maxBatchDelayMs: settings.MODEL_MAX_BATCH_DELAY_MS,
+  });
 }

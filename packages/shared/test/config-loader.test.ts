@@ -19,6 +19,8 @@ describe('loadConfig', () => {
       RESULT_TTL_SECONDS: 86400,
       MODEL_MIN_LATENCY_MS: 10000,
       MODEL_MAX_LATENCY_MS: 17000,
+      MODEL_MAX_BATCH_SIZE: 32,
+      MODEL_MAX_BATCH_DELAY_MS: 0,
       MODEL_MODULE: '',
       LOG_LEVEL: 'info',
       PORT: 8080,

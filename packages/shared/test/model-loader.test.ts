@@ -9,7 +9,14 @@ import { MOCK_MODEL } from '../src/mock-model.js';
 import { loadFailureMessage, loadModel, modelDefinitionFaults, serveDefinition } from '../src/model-loader.js';
 import type { ModelDefinition } from '../src/model.js';
 
-const MOCK = { MODEL_MODULE: '', MODEL_MIN_LATENCY_MS: 0, MODEL_MAX_LATENCY_MS: 0 };
+const MOCK = {
+  MODEL_MODULE: '',
+  MODEL_MIN_LATENCY_MS: 0,
+  MODEL_MAX_LATENCY_MS: 0,
+  MODEL_MAX_BATCH_SIZE: 1,
+  MODEL_MAX_BATCH_DELAY_MS: 0,
+};
+const ONE_AT_A_TIME = { maxBatchSize: 1, maxBatchDelayMs: 0 };
 
 /** A model module of test/fixtures, by absolute path (the end-to-end tests start processes with the same files). */
 const fixture = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url));
@@ -168,21 +175,24 @@ describe('a model with predictBatch only', () => {
 
   it('is called with a batch of one input, and its outcome is the answer', async () => {
     const seen: (readonly string[])[] = [];
-    const model = serveDefinition({
-      name: 'batch',
-      version: '1',
-      predictBatch: async (inputs) => {
-        seen.push(inputs);
-        return inputs.map((input) => `<${input}>`);
+    const model = serveDefinition(
+      {
+        name: 'batch',
+        version: '1',
+        predictBatch: async (inputs) => {
+          seen.push(inputs);
+          return inputs.map((input) => `<${input}>`);
+        },
       },
-    });
+      ONE_AT_A_TIME,
+    );
     expect(await model.predict('one', call())).toBe('<one>');
     expect(seen).toEqual([['one']]);
   });
 
   it("rejects with the input's own error when its outcome is an Error", async () => {
     const refused = Object.assign(new Error('not this one'), { retryable: false });
-    await expect(serveDefinition(batchOnly([refused])).predict('x', call())).rejects.toBe(refused);
+    await expect(serveDefinition(batchOnly([refused]), ONE_AT_A_TIME).predict('x', call())).rejects.toBe(refused);
   });
 
   it.each([
@@ -190,7 +200,7 @@ describe('a model with predictBatch only', () => {
     ['two outcomes', ['a', 'b'], 'predictBatch() returned 2 outcomes for 1 input'],
     ['no array', 'a', 'predictBatch() returned string for 1 input'],
   ])('fails, saying so, when it returns %s', async (_, outcomes, message) => {
-    await expect(serveDefinition(batchOnly(outcomes)).predict('x', call())).rejects.toThrow(message);
+    await expect(serveDefinition(batchOnly(outcomes), ONE_AT_A_TIME).predict('x', call())).rejects.toThrow(message);
   });
 });
 
