@@ -22,6 +22,7 @@ const SETTINGS = {
   MODEL_MAX_LATENCY_MS: 0,
   MODEL_MAX_BATCH_SIZE: 32,
   MODEL_MAX_BATCH_DELAY_MS: 0,
+  MODEL_WORKERS: 0,
 };
 
 describe("the README's my-model.mjs", () => {

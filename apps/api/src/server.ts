@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, createProcessLogger, loadFailureMessage, loadModel } from '@foretell/shared';
+import { ConfigError, createProcessLogger, loadFailureMessage, loadModel, workerCount } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { loadApiKeys } from './auth/access-config.js';
@@ -21,10 +21,12 @@ const { config, apiKeys } = (() => {
 })();
 const log = createProcessLogger('api', config.LOG_LEVEL);
 // A model module that does not fit fails the start with one line saying why, as a bad setting does.
-const model = await loadModel(config).catch((error: unknown) => {
-  process.stderr.write(`foretell api: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+const model = await loadModel({ ...config, MODEL_WORKERS: workerCount(config.MODEL_WORKERS) }).catch(
+  (error: unknown) => {
+    process.stderr.write(`foretell api: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
 const redis = createApiRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, log, config);
 // Named, so that CLIENT LIST shows which process holds a connection. ioredis
 // sends the name on every (re)connect, and the first one happens after this tick.

@@ -5,6 +5,7 @@ import {
   createRedisConnection,
   loadFailureMessage,
   loadModel,
+  workerCount,
   redisKeys,
 } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
@@ -25,10 +26,17 @@ const config = (() => {
 })();
 const log = createProcessLogger('consumer', config.LOG_LEVEL);
 // A module that cannot be loaded is a setting to fix: one line, as the API says it, not a stack.
-const model = await loadModel(config).catch((error: unknown) => {
-  process.stderr.write(`foretell consumer: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+const model = await loadModel({ ...config, MODEL_WORKERS: workerCount(config.MODEL_WORKERS) }).catch(
+  (error: unknown) => {
+    process.stderr.write(`foretell consumer: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
+
+// With worker threads or batches, no more jobs are taken than the model runs
+// at once and as much again (Model.capacity): an entry claimed but waiting for
+// a thread would only age toward CLAIM_IDLE_MS and be reclaimed by another consumer.
+const concurrency = Math.min(config.CONSUMER_CONCURRENCY, model.capacity ?? Number.POSITIVE_INFINITY);
 
 const consumerName = config.CONSUMER_NAME || `${hostname()}-${process.pid}`;
 
@@ -57,7 +65,7 @@ const consumer = createConsumer({
   log,
   settings: {
     name: consumerName,
-    concurrency: config.CONSUMER_CONCURRENCY,
+    concurrency,
     blockMs: config.CONSUMER_BLOCK_MS,
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,

@@ -3,6 +3,8 @@ import { asyncPredict } from './async-predict.js';
 import { backlogDrain } from './backlog-drain.js';
 import { getPrediction } from './get-prediction.js';
 import { jobMemory } from './job-memory.js';
+import { modelBatching } from './model-batching.js';
+import { modelWorkers } from './model-workers.js';
 import { slowModel } from './slow-model.js';
 import { syncPredict } from './sync-predict.js';
 
@@ -14,4 +16,6 @@ export const SCENARIOS: readonly Scenario[] = [
   jobMemory,
   backlogDrain,
   slowModel,
+  modelWorkers,
+  modelBatching,
 ];

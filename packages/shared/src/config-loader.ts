@@ -144,6 +144,12 @@ export const CommonConfigProperties = {
     description:
       'A model with `predictBatch`: how long the first input of a batch may wait for more. 0: only what arrives in the same event-loop turn is gathered.',
   }),
+  MODEL_WORKERS: Type.String({
+    default: '0',
+    pattern: '^(auto|[0-9]|[1-5][0-9]|6[0-4])$',
+    description:
+      'Worker threads that run the model, each with its own copy: `0` runs it in the process, `auto` one per core, or 1 to 64.',
+  }),
   MODEL_MODULE: Type.String({
     default: '',
     description:

@@ -4,6 +4,7 @@ export * from './job-record.js';
 export * from './mock-model.js';
 export * from './model-batcher.js';
 export * from './model-loader.js';
+export { workerCount } from './model-pool.js';
 export * from './model.js';
 export * from './prediction-schemas.js';
 export * from './redis-keys.js';

@@ -12,6 +12,16 @@ export interface BatchSettings {
   readonly maxBatchDelayMs: number;
 }
 
+export interface BatcherSettings extends BatchSettings {
+  /**
+   * predictBatch() calls that may run at once: 1 in the process (one model,
+   * as one GPU), the number of threads in a pool. While they all run, the
+   * inputs that arrive wait and make the next batch, which starts as soon as
+   * one of them ends: a busy model gets fuller batches, not more calls.
+   */
+  readonly maxConcurrentBatches: number;
+}
+
 /** What a batch model is called with: one outcome per input, in order; an Error fails its input alone. */
 export type PredictBatch = (inputs: readonly string[], options: PredictOptions) => Promise<readonly unknown[]>;
 
@@ -38,10 +48,11 @@ function describeOutcomes(outcomes: unknown): string {
  * on for the others; the batch's own signal is aborted only when every one
  * of its inputs was.
  */
-export function batchingPredict(predictBatch: PredictBatch, settings: BatchSettings): Model['predict'] {
-  const { maxBatchSize, maxBatchDelayMs } = settings;
+export function batchingPredict(predictBatch: PredictBatch, settings: BatcherSettings): Model['predict'] {
+  const { maxBatchSize, maxBatchDelayMs, maxConcurrentBatches } = settings;
   let queue: Waiting[] = [];
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  let running = 0;
 
   function settle(item: Waiting, outcome: { result: string } | { error: unknown }): void {
     if (item.settled) return;
@@ -64,6 +75,7 @@ export function batchingPredict(predictBatch: PredictBatch, settings: BatchSetti
     // Listeners swapped in one step: the queue's is removed, the batch's added.
     for (const item of batch) item.signal.addEventListener('abort', item.onAbort!, { once: true });
     let outcomes: unknown;
+    running += 1;
     try {
       outcomes = await predictBatch(
         batch.map((item) => item.input),
@@ -72,6 +84,13 @@ export function batchingPredict(predictBatch: PredictBatch, settings: BatchSetti
     } catch (error) {
       for (const item of batch) settle(item, { error });
       return;
+    } finally {
+      running -= 1;
+      // What arrived meanwhile has waited a whole call already: it goes now.
+      if (queue.length > 0) {
+        cancelTimer();
+        flush();
+      }
     }
     if (!Array.isArray(outcomes) || outcomes.length !== batch.length) {
       const error = new TypeError(
@@ -88,6 +107,8 @@ export function batchingPredict(predictBatch: PredictBatch, settings: BatchSetti
 
   function flush(): void {
     timer = undefined;
+    // Every call slot taken: the queue waits for the end of a call, which flushes it.
+    if (running >= maxConcurrentBatches) return;
     const batch = queue.slice(0, maxBatchSize);
     queue = queue.slice(maxBatchSize);
     if (queue.length > 0) schedule();

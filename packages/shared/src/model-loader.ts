@@ -11,6 +11,8 @@ export interface ModelSettings {
   readonly MODEL_MAX_LATENCY_MS: number;
   readonly MODEL_MAX_BATCH_SIZE: number;
   readonly MODEL_MAX_BATCH_DELAY_MS: number;
+  /** Worker threads that run the model; 0: in the process (config's `auto` is resolved by then). */
+  readonly MODEL_WORKERS: number;
 }
 
 /** Sent in a header: visible ASCII, no spaces, bounded. */
@@ -102,7 +104,12 @@ export function serveDefinition(definition: ModelDefinition, batching: BatchSett
       name,
       version,
       ...lifecycle,
-      predict: batchingPredict((inputs, options) => definition.predictBatch!(inputs, options), batching),
+      // One call at a time; the consumer takes what makes the running batch and the next one.
+      capacity: 2 * batching.maxBatchSize,
+      predict: batchingPredict((inputs, options) => definition.predictBatch!(inputs, options), {
+        ...batching,
+        maxConcurrentBatches: 1,
+      }),
     };
   }
   return { name, version, ...lifecycle, predict: (input, options) => definition.predict!(input, options) };
@@ -115,23 +122,21 @@ export function loadFailureMessage(settings: Pick<ModelSettings, 'MODEL_MODULE'>
 }
 
 /**
- * The model a process serves: the user's module when MODEL_MODULE names one
- * (a path or a package exporting `createModel(options)`, sync or async,
- * returning a ModelDefinition), the mock model otherwise. A module that does
- * not fit fails the start, not a request, with one message naming every
- * fault. `load()` is not called here: the process calls it once it can
- * report that it is loading (the API's /ready).
+ * The model definition MODEL_MODULE names (a path or a package exporting
+ * `createModel(options)`, sync or async), checked; the mock model's when it
+ * is empty. A module that does not fit fails the start, not a request, with
+ * one message naming every fault. `load()` is not called here.
  */
-export async function loadModel(
+export async function loadDefinition(
   settings: ModelSettings,
   env: CreateModelOptions['env'] = process.env,
   cwd: string = process.cwd(),
-): Promise<Model> {
+): Promise<ModelDefinition> {
   if (settings.MODEL_MODULE === '') {
     return createMockModel({
       minLatencyMs: settings.MODEL_MIN_LATENCY_MS,
       maxLatencyMs: settings.MODEL_MAX_LATENCY_MS,
-    });
+    }) as ModelDefinition;
   }
   const name = settings.MODEL_MODULE;
   // Each failure names the module and the step: the process's one line of error says what to fix.
@@ -156,8 +161,30 @@ export async function loadModel(
   if (faults.length > 0) {
     throw new TypeError(`createModel() of ${name} returned a model that does not fit: ${faults.join('; ')}`);
   }
-  return serveDefinition(definition as ModelDefinition, {
-    maxBatchSize: settings.MODEL_MAX_BATCH_SIZE,
-    maxBatchDelayMs: settings.MODEL_MAX_BATCH_DELAY_MS,
-  });
+  return definition as ModelDefinition;
+}
+
+/** The batch settings of `settings`. */
+export function batchSettingsOf(settings: ModelSettings): BatchSettings {
+  return { maxBatchSize: settings.MODEL_MAX_BATCH_SIZE, maxBatchDelayMs: settings.MODEL_MAX_BATCH_DELAY_MS };
+}
+
+/**
+ * The model a process serves: in the process itself, or, with
+ * MODEL_WORKERS > 0, in a pool of worker threads that each load their own
+ * copy (model-pool.ts); this process's copy is then only checked and named,
+ * never loaded. The mock model is served in process unless workers are asked for.
+ */
+export async function loadModel(
+  settings: ModelSettings,
+  env: CreateModelOptions['env'] = process.env,
+  cwd: string = process.cwd(),
+): Promise<Model> {
+  const definition = await loadDefinition(settings, env, cwd);
+  if (settings.MODEL_MODULE === '' && settings.MODEL_WORKERS === 0) return definition as Model;
+  if (settings.MODEL_WORKERS > 0) {
+    const { createModelPool } = await import('./model-pool.js');
+    return createModelPool(definition, { settings, env, cwd });
+  }
+  return serveDefinition(definition, batchSettingsOf(settings));
 }

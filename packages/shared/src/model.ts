@@ -51,6 +51,12 @@ export interface Model {
   /** Set for every model MODEL_MODULE names, and the mock's; the apps' tests build bare models. */
   readonly name?: string;
   readonly version?: string;
+  /**
+   * How many predictions the consumer should have in hand at most: what the
+   * model runs at once (threads × batch size) and as much again, ready to go
+   * next; unset: no such bound (a model of one input at a time in the process).
+   */
+  readonly capacity?: number;
   load?(): void | Promise<void>;
   close?(): void | Promise<void>;
   /**

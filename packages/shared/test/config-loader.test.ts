@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       MODEL_MAX_LATENCY_MS: 17000,
       MODEL_MAX_BATCH_SIZE: 32,
       MODEL_MAX_BATCH_DELAY_MS: 0,
+      MODEL_WORKERS: '0',
       MODEL_MODULE: '',
       LOG_LEVEL: 'info',
       PORT: 8080,

@@ -29,7 +29,7 @@ afterEach(() => {
 describe('batchingPredict', () => {
   it('gathers the calls made in the same turn into one predictBatch call, each with its own result', async () => {
     const { calls, predictBatch } = recordingModel();
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 8 });
     const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((input) => predict(input, open())));
     expect(results).toEqual(['<a>', '<b>', '<c>', '<d>', '<e>']);
     expect(calls.map(({ inputs }) => inputs)).toEqual([['a', 'b', 'c', 'd', 'e']]);
@@ -37,7 +37,7 @@ describe('batchingPredict', () => {
 
   it('cuts batches at maxBatchSize, in arrival order', async () => {
     const { calls, predictBatch } = recordingModel();
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 8 });
     const inputs = Array.from({ length: 70 }, (_, i) => `i${i}`);
     const results = await Promise.all(inputs.map((input) => predict(input, open())));
     expect(results).toEqual(inputs.map((input) => `<${input}>`));
@@ -47,7 +47,7 @@ describe('batchingPredict', () => {
 
   it('with delay 0, does not hold a call for one of a later turn', async () => {
     const { calls, predictBatch } = recordingModel();
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 8 });
     const first = predict('first', open());
     await new Promise((resolve) => setImmediate(resolve));
     const second = predict('second', open());
@@ -58,7 +58,7 @@ describe('batchingPredict', () => {
   it('with a delay, waits that long after the first call for more, and no longer once the batch is full', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { calls, predictBatch } = recordingModel();
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 3, maxBatchDelayMs: 50 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 3, maxBatchDelayMs: 50, maxConcurrentBatches: 8 });
     const early = [predict('a', open())];
     await vi.advanceTimersByTimeAsync(30);
     early.push(predict('b', open()));
@@ -79,7 +79,7 @@ describe('batchingPredict', () => {
   it("keeps each input's error to itself: an Error outcome rejects that call alone", async () => {
     const refused = new Error('refused: b');
     const { predictBatch } = recordingModel(async (inputs) => inputs.map((input) => (input === 'b' ? refused : input)));
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 8 });
     const outcomes = await Promise.allSettled(['a', 'b', 'c'].map((input) => predict(input, open())));
     expect(outcomes).toEqual([
       { status: 'fulfilled', value: 'a' },
@@ -94,7 +94,7 @@ describe('batchingPredict', () => {
       async () => {
         throw down;
       },
-      { maxBatchSize: 32, maxBatchDelayMs: 0 },
+      { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 8 },
     );
     const failed = await Promise.allSettled(['a', 'b'].map((input) => failing(input, open())));
     expect(failed).toEqual([
@@ -102,7 +102,11 @@ describe('batchingPredict', () => {
       { status: 'rejected', reason: down },
     ]);
 
-    const short = batchingPredict(async () => ['only one'], { maxBatchSize: 32, maxBatchDelayMs: 0 });
+    const short = batchingPredict(async () => ['only one'], {
+      maxBatchSize: 32,
+      maxBatchDelayMs: 0,
+      maxConcurrentBatches: 8,
+    });
     const miscounted = await Promise.allSettled(['a', 'b'].map((input) => short(input, open())));
     for (const outcome of miscounted) {
       expect(outcome).toMatchObject({
@@ -115,7 +119,7 @@ describe('batchingPredict', () => {
   it('an input aborted while it waits leaves the queue: rejected with the reason, the batch runs without it', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { calls, predictBatch } = recordingModel();
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 50 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 50, maxConcurrentBatches: 8 });
     const gone = new AbortController();
     const kept = predict('kept', open());
     const dropped = predict('dropped', { signal: gone.signal });
@@ -128,7 +132,7 @@ describe('batchingPredict', () => {
 
   it('an input aborted while its batch runs is rejected at once; the batch goes on for the others', async () => {
     const { calls, predictBatch, release } = heldModel();
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 8 });
     const gone = new AbortController();
     const others = [predict('a', open()), predict('c', open())];
     const dropped = predict('b', { signal: gone.signal });
@@ -142,7 +146,7 @@ describe('batchingPredict', () => {
 
   it("aborts the batch's own signal once every one of its inputs is aborted", async () => {
     const { calls, predictBatch } = heldModel();
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 8 });
     const controllers = [new AbortController(), new AbortController()];
     const calling = controllers.map((controller, i) => predict(`x${i}`, { signal: controller.signal }));
     await vi.waitFor(() => expect(calls).toHaveLength(1));
@@ -155,11 +159,31 @@ describe('batchingPredict', () => {
 
   it('rejects an input whose signal is already aborted without calling the model', async () => {
     const { calls, predictBatch } = recordingModel();
-    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0 });
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 8 });
     await expect(predict('late', { signal: AbortSignal.abort(new Error('already gone')) })).rejects.toThrow(
       'already gone',
     );
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toEqual([]);
+  });
+
+  it('while its only call slot is busy, gathers what arrives into the next batch, which goes as the call ends', async () => {
+    const { calls, predictBatch, release } = heldModel();
+    const predict = batchingPredict(predictBatch, { maxBatchSize: 32, maxBatchDelayMs: 0, maxConcurrentBatches: 1 });
+    const first = predict('first', open());
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    // Each in a later turn: without a slot free, they wait together.
+    const later: Promise<string>[] = [];
+    for (const input of ['b', 'c', 'd']) {
+      later.push(predict(input, open()));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(calls).toHaveLength(1);
+    release();
+    expect(await first).toBe('<first>');
+    await vi.waitFor(() => expect(calls).toHaveLength(2));
+    release();
+    expect(await Promise.all(later)).toEqual(['<b>', '<c>', '<d>']);
+    expect(calls.map(({ inputs }) => inputs)).toEqual([['first'], ['b', 'c', 'd']]);
   });
 });

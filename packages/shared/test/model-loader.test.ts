@@ -15,6 +15,7 @@ const MOCK = {
   MODEL_MAX_LATENCY_MS: 0,
   MODEL_MAX_BATCH_SIZE: 1,
   MODEL_MAX_BATCH_DELAY_MS: 0,
+  MODEL_WORKERS: 0,
 };
 const ONE_AT_A_TIME = { maxBatchSize: 1, maxBatchDelayMs: 0 };
 

@@ -1,0 +1,107 @@
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startApi, type RunningApi } from '../apps.js';
+import { JSON_HEADERS, measurePaired, PREDICT_BODY, runLoad, type LoadSpec } from '../load.js';
+import type { Scenario, ScenarioContext } from '../scenario.js';
+import type { Figure } from '../stats.js';
+
+const CPU_BOUND_MODEL = fileURLToPath(new URL('../../models/cpu-bound.mjs', import.meta.url));
+// Long enough per call that the model, not HTTP, is what the threads spend their time on.
+const CPU_MS = '5';
+// A few calls waiting per thread: no thread idles between two.
+const CONNECTIONS = 8;
+
+function syncLoad(api: RunningApi): LoadSpec {
+  return {
+    url: api.url,
+    connections: CONNECTIONS,
+    method: 'POST',
+    path: '/predict',
+    headers: JSON_HEADERS,
+    body: PREDICT_BODY,
+    expectStatus: 200,
+    ...(api.process.pid !== undefined && { serverPid: api.process.pid }),
+  };
+}
+
+function healthLoad(api: RunningApi, durationS: number): LoadSpec {
+  return { url: api.url, connections: 1, path: '/health', expectStatus: 200, durationS };
+}
+
+async function withApi<T>(context: ScenarioContext, workers: string, use: (api: RunningApi) => Promise<T>): Promise<T> {
+  const api = await startApi(context, {
+    label: `workers-${workers}`,
+    prefix: `bench-workers-${workers}`,
+    env: { MODEL_MODULE: CPU_BOUND_MODEL, MODEL_WORKERS: workers, BENCH_CPU_MS: CPU_MS },
+  });
+  try {
+    return await use(api);
+  } finally {
+    await api.process.stop();
+  }
+}
+
+/**
+ * A CPU-bound model (5 ms of computation per call) served sync by 2 and
+ * `auto` worker threads, each against 1 thread in the same run: throughput
+ * grows with the threads up to the cores. And the API's /health latency
+ * while every thread computes: its event loop stays free.
+ */
+export const modelWorkers: Scenario = {
+  name: 'workers',
+  summary: 'CPU-bound model (5 ms a call), sync, 2 and auto worker threads vs 1; /health p99 meanwhile',
+  async run(context) {
+    const { settings } = context;
+    const timing = { durationS: settings.durationS, warmupS: settings.warmupS };
+    const cores = availableParallelism();
+    const figures: Figure[] = [];
+    await withApi(context, '1', (one) =>
+      withApi(context, '2', async (two) => {
+        context.log('workers: CPU-bound model, 2 threads vs 1');
+        const { baseline, subject } = await measurePaired(syncLoad(one), syncLoad(two), timing);
+        figures.push({
+          id: 'workers.rps-2',
+          label: 'CPU-bound model, sync, 2 worker threads',
+          unit: 'req/s',
+          value: subject.rps,
+          baseline: baseline.rps,
+          baselineLabel: '1 worker thread',
+          target: cores >= 2 ? { kind: 'ratio-at-least', ratio: 1.5 } : { kind: 'none' },
+          notes: [`workers: ${cores} cores; ${CPU_MS} ms of computation per call, ${CONNECTIONS} connections`],
+        });
+
+        context.log('workers: /health while both threads compute');
+        const quiet = await runLoad(healthLoad(two, 1));
+        const [, busy] = await Promise.all([
+          runLoad({ ...syncLoad(two), durationS: settings.durationS }),
+          runLoad(healthLoad(two, settings.durationS)),
+        ]);
+        figures.push({
+          id: 'workers.health-p99',
+          label: 'GET /health p99 while 2 threads compute',
+          unit: 'ms',
+          value: busy.p99,
+          baseline: quiet.p99,
+          baselineLabel: '/health with nothing computing',
+          target: { kind: 'at-most', limit: 20 },
+        });
+      }),
+    );
+    await withApi(context, '1', (one) =>
+      withApi(context, 'auto', async (auto) => {
+        context.log(`workers: CPU-bound model, auto (${cores}) threads vs 1`);
+        const { baseline, subject } = await measurePaired(syncLoad(one), syncLoad(auto), timing);
+        figures.push({
+          id: 'workers.rps-auto',
+          label: `CPU-bound model, sync, auto (${cores}) worker threads`,
+          unit: 'req/s',
+          value: subject.rps,
+          baseline: baseline.rps,
+          baselineLabel: '1 worker thread',
+          target: cores >= 2 ? { kind: 'ratio-at-least', ratio: 1.5 } : { kind: 'none' },
+        });
+      }),
+    );
+    return figures;
+  },
+};

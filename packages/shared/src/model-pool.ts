@@ -1,0 +1,103 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { batchingPredict } from './model-batcher.js';
+import { batchSettingsOf, type ModelSettings } from './model-loader.js';
+import type { Model, ModelDefinition, PredictOptions } from './model.js';
+import type { SerializedError, WorkerNotice, WorkerOutcome, WorkerSetup, WorkerTask } from './model-worker.js';
+
+/** MODEL_WORKERS as configured (`auto`, or a count) as a number of threads. */
+export function workerCount(value: string): number {
+  return value === 'auto' ? availableParallelism() : Number(value);
+}
+
+function rebuildError(serialized: SerializedError): Error {
+  const error = new Error(serialized.message);
+  error.name = serialized.name;
+  if (serialized.retryable === false) Object.assign(error, { retryable: false });
+  return error;
+}
+
+function isNotice(message: unknown): message is WorkerNotice {
+  return typeof message === 'object' && message !== null && 'foretell' in message;
+}
+
+/**
+ * The model served by MODEL_WORKERS worker threads (piscina), each with its
+ * own copy loaded (model-worker.ts): a CPU-bound model then never blocks this
+ * process's event loop. `definition` is this process's unloaded copy, for the
+ * name, the version and the methods it has. A batch model gets its batches
+ * gathered here and run in a thread each. An aborted call rejects at once; if
+ * its task runs, the pool ends that thread (the only way to stop synchronous
+ * work) and starts another, which loads the model again. `capacity` (what
+ * the consumer takes at most) is twice what the threads run at once.
+ */
+export function createModelPool(
+  definition: ModelDefinition,
+  setup: Omit<WorkerSetup, 'settings'> & { readonly settings: ModelSettings },
+): Model {
+  const threads = setup.settings.MODEL_WORKERS;
+  const batching = batchSettingsOf(setup.settings);
+  const workerSetup: WorkerSetup = {
+    settings: setup.settings,
+    // Plain strings only: the environment object itself cannot be cloned into a thread.
+    env: Object.fromEntries(Object.entries(setup.env).filter(([, value]) => value !== undefined)),
+    cwd: setup.cwd,
+  };
+  const pool = new Piscina<WorkerTask, WorkerOutcome[]>({
+    filename: new URL('./model-worker.js', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    // Every thread is started (and loads the model) at once, and never ended for being idle.
+    idleTimeout: Number.POSITIVE_INFINITY,
+    // Atomics.wait between tasks would freeze an async model's own timers and sockets.
+    atomics: 'disabled',
+    workerData: workerSetup,
+  });
+
+  let loaded = 0;
+  let loadFailure: Error | undefined;
+  const waiting = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
+  pool.on('message', (message: unknown) => {
+    if (!isNotice(message)) return;
+    if (message.foretell === 'loaded') loaded += 1;
+    else loadFailure ??= new Error(message.message);
+    for (const waiter of waiting) {
+      if (loadFailure) waiter.reject(loadFailure);
+      else if (loaded >= threads) waiter.resolve();
+    }
+  });
+  // A thread that fails to load ends with that error: its notice above says why.
+  pool.on('error', () => undefined);
+
+  const run = async (inputs: readonly string[], signal: AbortSignal) => pool.run({ inputs }, { signal });
+  const batched = definition.predictBatch && (batching.maxBatchSize > 1 || !definition.predict);
+  const predict: Model['predict'] = batched
+    ? batchingPredict(
+        async (inputs, { signal }) =>
+          (await run(inputs, signal)).map((outcome) =>
+            'error' in outcome ? rebuildError(outcome.error) : outcome.result,
+          ),
+        { ...batching, maxConcurrentBatches: threads },
+      )
+    : async (input: string, { signal }: PredictOptions) => {
+        const [outcome] = await run([input], signal);
+        if (outcome === undefined) throw new TypeError('the model pool returned no outcome');
+        if ('error' in outcome) throw rebuildError(outcome.error);
+        return outcome.result as string;
+      };
+
+  return {
+    name: definition.name,
+    version: definition.version,
+    // What runs in every thread, and as much again ready to go next: no thread waits on a read of the stream.
+    capacity: 2 * threads * (batched ? batching.maxBatchSize : 1),
+    predict,
+    load: () =>
+      new Promise<void>((resolve, reject) => {
+        if (loadFailure) reject(loadFailure);
+        else if (loaded >= threads) resolve();
+        else waiting.add({ resolve, reject });
+      }),
+    close: () => pool.destroy(),
+  };
+}

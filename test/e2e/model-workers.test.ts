@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { redisKeys } from '@foretell/shared';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { startApp, waitForApi, waitForLog, type AppProcess } from '../support/app-process.js';
+import { fetchClient } from '../support/predict-client.js';
+import { freePort } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+
+// MODEL_WORKERS: a CPU-bound model (test/fixtures/model-cpu-bound.mjs: its
+// input is how many milliseconds it computes, without yielding) runs in
+// worker threads, so the processes' own event loops stay free.
+
+const CPU_BOUND = 'test/fixtures/model-cpu-bound.mjs';
+let prefix: string;
+let redis: Redis | undefined;
+const started: AppProcess[] = [];
+
+beforeEach(() => {
+  prefix = `e2e-workers-${randomUUID().slice(0, 8)}`;
+  redis = new Redis(inject('redisUrl'));
+});
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((app) => app.kill()));
+  const own = redis;
+  redis = undefined;
+  if (!own) return;
+  const keys = await own.keys(`${prefix}:*`);
+  if (keys.length > 0) await own.del(...keys);
+  await own.quit();
+});
+
+function start(app: 'api' | 'consumer', env: Record<string, string>): AppProcess {
+  const process = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...env });
+  started.push(process);
+  return process;
+}
+
+async function startApi(env: Record<string, string>): Promise<{ api: AppProcess; base: string }> {
+  const port = await freePort();
+  const api = start('api', { MODEL_MODULE: CPU_BOUND, PORT: String(port), HOST: '127.0.0.1', ...env });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForApi(base, '/health', () => api.assertRunning());
+  await waitForLog(api, 'model loaded');
+  return { api, base };
+}
+
+describe('MODEL_WORKERS in the API', () => {
+  it('while every worker computes, /health answers, again and again, before any of them is done', async () => {
+    const { base } = await startApi({ MODEL_WORKERS: '2', SYNC_TIMEOUT_MS: '60000' });
+    const client = fetchClient(base);
+    let finished = 0;
+    const computing = [1, 2].map(() =>
+      client.post({ input: '3000' }).then((answer) => {
+        finished += 1;
+        return answer;
+      }),
+    );
+    // Twenty sequential probes, all answered while both threads still compute:
+    // run in the process, the first would wait for a whole computation.
+    const probes: number[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const response = await fetch(`${base}/health`);
+      expect(response.status).toBe(200);
+      await response.body?.cancel();
+      probes.push(finished);
+    }
+    expect(probes).toEqual(Array.from({ length: 20 }, () => 0));
+    const answers = await Promise.all(computing);
+    expect(answers.map(({ status }) => status)).toEqual([200, 200]);
+    // Two threads, side by side.
+    const threads = new Set(answers.map(({ body }) => (JSON.parse(body) as { result: string }).result.split(' ')[1]));
+    expect(threads.size).toBe(2);
+  });
+
+  it('a sync request that times out frees its worker: the next request is served', async () => {
+    const { base } = await startApi({ MODEL_WORKERS: '1', SYNC_TIMEOUT_MS: '2000' });
+    const client = fetchClient(base);
+    // Ten minutes of computation: only ending its thread frees the worker.
+    const stuck = await client.post({ input: '600000' });
+    expect([stuck.status, stuck.body]).toEqual([
+      504,
+      '{"error":"The model did not answer in time.","code":"PREDICTION_TIMEOUT"}',
+    ]);
+    const next = await client.post({ input: '5' });
+    expect(next.status).toBe(200);
+  });
+
+  it('SIGTERM lets the running computation finish, then ends the pool and exits 0', async () => {
+    const { api, base } = await startApi({ MODEL_WORKERS: '1', SYNC_TIMEOUT_MS: '60000', LOG_LEVEL: 'debug' });
+    const client = fetchClient(base);
+    const running = client.post({ input: '1500' });
+    // At debug level the API logs each request as it comes in: this one is in hand.
+    await waitFor(
+      () => api.lines.some((line) => line.includes('"msg":"incoming request"') && line.includes('"url":"/predict"')),
+      { what: 'the API to receive the request', unless: () => api.assertRunning() },
+    );
+    api.child.kill('SIGTERM');
+    const answer = await running;
+    expect(answer.status).toBe(200);
+    expect(await api.exited).toBe(0);
+  });
+
+  it('a load() that rejects in the workers stops the API with one line', async () => {
+    const api = start('api', {
+      MODEL_MODULE: 'test/fixtures/model-load-fails.mjs',
+      MODEL_WORKERS: '1',
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+    });
+    expect(await api.exited).toBe(1);
+    const errors = api.lines.filter((line) => !api.stdout.includes(line));
+    expect(errors).toEqual([
+      'foretell api: load() of MODEL_MODULE test/fixtures/model-load-fails.mjs failed: weights file is corrupt',
+    ]);
+  });
+});
+
+describe('MODEL_WORKERS in the consumer', () => {
+  it('runs jobs in its threads, taking no more entries than the threads can start', async () => {
+    const consumer = start('consumer', {
+      MODEL_MODULE: CPU_BOUND,
+      MODEL_WORKERS: '2',
+      CONSUMER_NAME: `${prefix}-consumer`,
+    });
+    const line = await waitForLog(consumer, 'consumer started');
+    expect(JSON.parse(line)).toMatchObject({ concurrency: 4 });
+    const port = await freePort();
+    const api = start('api', { PORT: String(port), HOST: '127.0.0.1' });
+    const base = `http://127.0.0.1:${port}`;
+    await waitForApi(base, '/ready', () => api.assertRunning());
+    const client = fetchClient(base);
+    // Ten jobs for two threads: at most four of them in hand at a time.
+    const ids = await Promise.all(Array.from({ length: 10 }, () => client.submit('200')));
+    // Never more than twice the threads taken from the stream at once.
+    let mostPending = 0;
+    await waitFor(
+      async () => {
+        if (!redis) throw new Error('no redis');
+        const [pending] = (await redis.xpending(redisKeys(prefix).jobs, redisKeys(prefix).group)) as [number];
+        mostPending = Math.max(mostPending, pending);
+        const answers = await Promise.all(ids.map((id) => client.get(id)));
+        return answers.every(({ status }) => status === 200);
+      },
+      { what: 'every job to succeed', unless: () => consumer.assertRunning(), intervalMs: 20 },
+    );
+    expect(mostPending).toBeLessThanOrEqual(4);
+  });
+});
