@@ -142,6 +142,16 @@ describe('docker-compose.yml', () => {
       expect(svc.build).toEqual({ context: '.', dockerfile: `Dockerfile.${app}` });
     });
 
+    it('mounts ./models (or MODELS_DIR) read-only at /app/models, and passes the model settings through', () => {
+      expect(svc.volumes).toEqual(['${MODELS_DIR:-./models}:/app/models:ro']);
+      for (const name of ['MODEL_MODULE', 'MODEL_WORKERS', 'MODEL_MAX_BATCH_SIZE', 'MODEL_MAX_BATCH_DELAY_MS']) {
+        expect(environment(svc)[name], name).toBe(`\${${name}:-}`);
+      }
+      // The folder is there to mount, and never copied into an image.
+      expect(existsSync(new URL('models/README.md', root))).toBe(true);
+      expect(read('.dockerignore').split('\n')).toContain('models');
+    });
+
     it('sets only variables its config schema knows, and reaches redis by its service name', () => {
       const known = Object.keys(schema.properties);
       for (const name of Object.keys(environment(svc))) expect(known, `${app}: ${name}`).toContain(name);

@@ -148,3 +148,22 @@ describe('MODEL_WORKERS in the consumer', () => {
     expect(mostPending).toBeLessThanOrEqual(4);
   });
 });
+
+describe('a batch model in worker threads', () => {
+  it('gathers sync requests into batches run in a thread, each input with its own result or error', async () => {
+    const { base } = await startApi({
+      MODEL_MODULE: 'test/fixtures/model-lifecycle.mjs',
+      MODEL_WORKERS: '1',
+      // The fixture's load() and close() write here: a thread's copy loads too.
+      FIXTURE_LIFECYCLE_LOG: '/dev/null',
+    });
+    const client = fetchClient(base);
+    const answers = await Promise.all(['shout', 'fail', 'quiet'].map((input) => client.post({ input })));
+    expect(answers.map(({ status, body }) => [status, body])).toEqual([
+      [200, '{"input":"shout","result":"SHOUT"}'],
+      [500, '{"error":"The model failed to make a prediction.","code":"MODEL_FAILED"}'],
+      [200, '{"input":"quiet","result":"QUIET"}'],
+    ]);
+    expect(answers[0]?.headers['foretell-model-name']).toBe('lifecycle');
+  });
+});
