@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { redisKeys, type RedisKeys } from '@foretell/shared';
 import { fieldsOf } from './jobs.js';
+import { JSON_HEADERS, PREDICT_BODY } from './load.js';
 import { freePort, startProcess, waitForHttp, type BenchProcess, type EntryName } from './processes.js';
 import type { ScenarioContext } from './scenario.js';
 import { RESULTS_DIR } from './settings.js';
@@ -14,6 +15,11 @@ export interface AppOptions {
   readonly prefix: string;
   /** On top of the defaults: model latency 0, LOG_LEVEL=warn, no queue cap. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Also wait until a sync POST is answered 200: a model with `load()` or
+   * worker threads loads after the API listens (503 MODEL_LOADING meanwhile).
+   */
+  readonly waitForModel?: boolean;
 }
 
 function spawnApp(context: ScenarioContext, app: EntryName, { label, prefix, env }: AppOptions, own: object) {
@@ -55,6 +61,21 @@ export async function startApi(context: ScenarioContext, options: AppOptions): P
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(child, `${url}/health`);
+    if (options.waitForModel) {
+      await waitFor(
+        async () => {
+          const response = await fetch(`${url}/predict`, { method: 'POST', headers: JSON_HEADERS, body: PREDICT_BODY });
+          await response.body?.cancel();
+          return response.status === 200;
+        },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 50,
+          what: `the model of ${options.label} to load`,
+          unless: () => child.assertAlive(),
+        },
+      );
+    }
   } catch (error) {
     await child.stop();
     throw error;

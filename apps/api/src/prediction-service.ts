@@ -1,14 +1,23 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { JobRecord, Model, PredictionOutput } from '@foretell/shared';
+import type { JobRecord, Model } from '@foretell/shared';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
 import type { LazyAbort } from './lazy-abort.js';
 import type { ReplicaWait } from './replica-wait.js';
 
+/**
+ * The model's answer: strings for a model without schemas (the contract's
+ * PredictionOutput), its JSON values for one with.
+ */
+export interface ServedOutput {
+  readonly input: unknown;
+  readonly result: unknown;
+}
+
 export type PredictionLookup =
   | { kind: 'not-found' }
   | { kind: 'pending' }
-  | { kind: 'succeeded'; output: PredictionOutput }
+  | { kind: 'succeeded'; output: ServedOutput }
   | { kind: 'failed'; reason: string };
 
 export interface PredictionService {
@@ -16,7 +25,7 @@ export interface PredictionService {
    * Runs the model in this process, bounded by the sync timeout. The caller
    * aborts `cancel` when its client goes away; the timeout aborts it too.
    */
-  predictNow(input: string, cancel: LazyAbort): Promise<PredictionOutput>;
+  predictNow(input: unknown, cancel: LazyAbort): Promise<ServedOutput>;
   /**
    * Stores and enqueues a job; resolves with its id once both are in Redis.
    * With an idempotency key, a repeat of the same request resolves with the
@@ -24,7 +33,7 @@ export interface PredictionService {
    * on), the job is that key's: its idempotency keys are the key's own, and
    * it counts toward the key's cap of jobs queued or running.
    */
-  submit(input: string, idempotencyKey?: string, owner?: JobOwner): Promise<{ id: string; replayed: boolean }>;
+  submit(input: unknown, idempotencyKey?: string, owner?: JobOwner): Promise<{ id: string; replayed: boolean }>;
   /** With `ownerId` (API keys on), a job created by another key is not found, exactly like an unknown id. */
   lookup(id: string, ownerId?: string): Promise<PredictionLookup>;
 }
@@ -55,7 +64,11 @@ function fingerprint(input: string): string {
 // Ids are issued as UUIDs; anything else cannot name a job, so it is not looked up.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function toLookup(record: JobRecord | undefined, ownerId: string | undefined): PredictionLookup {
+function toLookup(
+  record: JobRecord | undefined,
+  ownerId: string | undefined,
+  decode: (text: string) => unknown,
+): PredictionLookup {
   if (record === undefined) return { kind: 'not-found' };
   // Without keys (ownerId undefined) every job is visible, as in the seed contract.
   if (ownerId !== undefined && record.owner !== ownerId) return { kind: 'not-found' };
@@ -64,7 +77,7 @@ function toLookup(record: JobRecord | undefined, ownerId: string | undefined): P
     case 'processing':
       return { kind: 'pending' };
     case 'succeeded':
-      return { kind: 'succeeded', output: { input: record.input, result: record.result ?? '' } };
+      return { kind: 'succeeded', output: { input: decode(record.input), result: decode(record.result ?? '') } };
     case 'failed':
       return { kind: 'failed', reason: record.reason ?? 'unknown' };
   }
@@ -72,6 +85,10 @@ function toLookup(record: JobRecord | undefined, ownerId: string | undefined): P
 
 export function createPredictionService(deps: PredictionServiceDeps): PredictionService {
   const { model, isModelLoaded, store, syncTimeoutMs, maxSyncInFlight, replicaWait } = deps;
+  // A model with schemas takes and answers JSON: carried as JSON text (model-codec.ts), the values at the edges.
+  const json = model.schemas !== undefined;
+  const encode = json ? (value: unknown) => JSON.stringify(value) : (value: unknown) => value as string;
+  const decode = json ? (text: string): unknown => JSON.parse(text) : (text: string): unknown => text;
   let syncInFlight = 0;
   const overloaded = { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS };
 
@@ -88,10 +105,10 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       }, syncTimeoutMs);
       try {
         // A getter: the controller is made only if the model reads the signal.
-        const result: unknown = await model.predict(input, cancel);
+        const result: unknown = await model.predict(encode(input), cancel);
         // A plugged-in JavaScript model is not type-checked: anything but a string is its failure.
         if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
-        return { input, result };
+        return { input, result: decode(result) };
       } catch (error) {
         if (timedOut) throw new AppError('PREDICTION_TIMEOUT', undefined, { cause: error });
         throw new AppError('MODEL_FAILED', undefined, { cause: error });
@@ -101,7 +118,8 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       }
     },
 
-    async submit(input, idempotencyKey, owner) {
+    async submit(value, idempotencyKey, owner) {
+      const input = encode(value);
       const idempotency =
         idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
       const { outcome, id } = await store.enqueue({
@@ -130,7 +148,7 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
 
     async lookup(id, ownerId) {
       if (!UUID.test(id)) return { kind: 'not-found' };
-      return toLookup(await store.read(id.toLowerCase()), ownerId);
+      return toLookup(await store.read(id.toLowerCase()), ownerId, decode);
     },
   };
 }

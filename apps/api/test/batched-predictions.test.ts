@@ -15,7 +15,7 @@ function upperModel(maxBatchSize: number, maxBatchDelayMs: number) {
       version: '1',
       async predictBatch(inputs) {
         sizes.push(inputs.length);
-        return inputs.map((input) => (input === 'refuse' ? new Error('refused') : input.toUpperCase()));
+        return inputs.map((input) => (input === 'refuse' ? new Error('refused') : String(input).toUpperCase()));
       },
     },
     { maxBatchSize, maxBatchDelayMs },

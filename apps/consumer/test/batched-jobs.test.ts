@@ -20,7 +20,9 @@ describe('a batch model in the consumer', () => {
         async predictBatch(inputs) {
           sizes.push(inputs.length);
           return inputs.map((input) =>
-            input === 'refuse' ? Object.assign(new Error('refused'), { retryable: false }) : input.toUpperCase(),
+            input === 'refuse'
+              ? Object.assign(new Error('refused'), { retryable: false })
+              : String(input).toUpperCase(),
           );
         },
       },
@@ -49,5 +51,34 @@ describe('a batch model in the consumer', () => {
       ['succeeded', 'FIVE', null],
       ['succeeded', 'SIX', null],
     ]);
+  });
+
+  it('runs a JSON model (with schemas) on the JSON text the API stored, and stores its result as JSON text', async () => {
+    const model = serveDefinition(
+      {
+        name: 'json',
+        version: '1',
+        inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+        outputSchema: { type: 'object', properties: { twice: { type: 'number' } }, required: ['twice'] },
+        async predictBatch(inputs) {
+          return inputs.map((input) => {
+            const { n } = input as { n: number };
+            return n < 0 ? { wrong: true } : { twice: 2 * n };
+          });
+        },
+      },
+      { maxBatchSize: 32, maxBatchDelayMs: 0 },
+    );
+    const h = harnesses.create({ model, settings: { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } } });
+    const ok = await h.enqueue('{"n":21}');
+    const off = await h.enqueue('{"n":-1}');
+    await h.consumer.start();
+    const statusOf = (id: string) => h.redis.hget(h.keys.job(id), 'status');
+    await waitFor(async () => (await statusOf(ok)) === 'succeeded' && (await statusOf(off)) === 'failed', {
+      what: 'both jobs to finish',
+    });
+    expect(await h.redis.hget(h.keys.job(ok), 'result')).toBe('{"twice":42}');
+    // A result off its schema fails the job.
+    expect(await h.redis.hget(h.keys.job(off), 'reason')).toBe('The model failed to make a prediction.');
   });
 });

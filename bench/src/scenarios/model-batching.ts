@@ -28,6 +28,7 @@ async function withApi<T>(
   const api = await startApi(context, {
     label: `batching-${batchSize}`,
     prefix: `bench-batching-${batchSize}`,
+    waitForModel: true,
     env: { MODEL_MODULE: ONE_CALL_AT_A_TIME_MODEL, MODEL_MAX_BATCH_SIZE: batchSize, BENCH_CALL_MS: CALL_MS },
   });
   try {

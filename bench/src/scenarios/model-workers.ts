@@ -32,6 +32,7 @@ async function withApi<T>(context: ScenarioContext, workers: string, use: (api: 
   const api = await startApi(context, {
     label: `workers-${workers}`,
     prefix: `bench-workers-${workers}`,
+    waitForModel: true,
     env: { MODEL_MODULE: CPU_BOUND_MODEL, MODEL_WORKERS: workers, BENCH_CPU_MS: CPU_MS },
   });
   try {
@@ -87,6 +88,8 @@ export const modelWorkers: Scenario = {
         });
       }),
     );
+    // A smoke run checks that the scenario reports: `auto` is the same code with another count.
+    if (settings.smoke) return figures;
     await withApi(context, '1', (one) =>
       withApi(context, 'auto', async (auto) => {
         context.log(`workers: CPU-bound model, auto (${cores}) threads vs 1`);

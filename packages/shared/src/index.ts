@@ -3,6 +3,7 @@ export * from './job-message.js';
 export * from './job-record.js';
 export * from './mock-model.js';
 export * from './model-batcher.js';
+export * from './model-codec.js';
 export * from './model-loader.js';
 export { workerCount } from './model-pool.js';
 export * from './model.js';
@@ -20,3 +21,5 @@ export * from './lua/replay-dead-letter.js';
 export * from './lua/retry-job.js';
 export * from './lua/start-jobs.js';
 export * from './process-logger.js';
+// TypeBox's builder, for models that declare schemas (`import { Type } from '@foretell/shared'`).
+export { Type } from 'typebox';

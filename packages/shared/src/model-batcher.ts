@@ -1,4 +1,5 @@
-import type { Model, PredictOptions } from './model.js';
+import type { ValuePredict } from './model-codec.js';
+import type { PredictOptions } from './model.js';
 
 export interface BatchSettings {
   /** At most this many inputs per predictBatch() call. */
@@ -23,12 +24,12 @@ export interface BatcherSettings extends BatchSettings {
 }
 
 /** What a batch model is called with: one outcome per input, in order; an Error fails its input alone. */
-export type PredictBatch = (inputs: readonly string[], options: PredictOptions) => Promise<readonly unknown[]>;
+export type PredictBatch = (inputs: readonly unknown[], options: PredictOptions) => Promise<readonly unknown[]>;
 
 interface Waiting {
-  readonly input: string;
+  readonly input: unknown;
   readonly signal: AbortSignal;
-  readonly resolve: (result: string) => void;
+  readonly resolve: (result: unknown) => void;
   readonly reject: (error: unknown) => void;
   /** Removes it from the queue, or from its running batch's count, and rejects it with the signal's reason. */
   onAbort?: () => void;
@@ -48,13 +49,13 @@ function describeOutcomes(outcomes: unknown): string {
  * on for the others; the batch's own signal is aborted only when every one
  * of its inputs was.
  */
-export function batchingPredict(predictBatch: PredictBatch, settings: BatcherSettings): Model['predict'] {
+export function batchingPredict(predictBatch: PredictBatch, settings: BatcherSettings): ValuePredict {
   const { maxBatchSize, maxBatchDelayMs, maxConcurrentBatches } = settings;
   let queue: Waiting[] = [];
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let running = 0;
 
-  function settle(item: Waiting, outcome: { result: string } | { error: unknown }): void {
+  function settle(item: Waiting, outcome: { result: unknown } | { error: unknown }): void {
     if (item.settled) return;
     item.settled = true;
     if (item.onAbort) item.signal.removeEventListener('abort', item.onAbort);
@@ -101,7 +102,7 @@ export function batchingPredict(predictBatch: PredictBatch, settings: BatcherSet
     }
     batch.forEach((item, index) => {
       const outcome: unknown = outcomes[index];
-      settle(item, outcome instanceof Error ? { error: outcome } : { result: outcome as string });
+      settle(item, outcome instanceof Error ? { error: outcome } : { result: outcome });
     });
   }
 
@@ -128,7 +129,7 @@ export function batchingPredict(predictBatch: PredictBatch, settings: BatcherSet
   }
 
   return (input, options) =>
-    new Promise<string>((resolve, reject) => {
+    new Promise<unknown>((resolve, reject) => {
       const { signal } = options;
       if (signal.aborted) {
         reject(signal.reason as Error);

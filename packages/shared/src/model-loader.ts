@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMockModel } from './mock-model.js';
 import { batchingPredict, type BatchSettings } from './model-batcher.js';
+import { jsonCodec, schemaFault, schemasOf, type ValuePredict } from './model-codec.js';
 import type { CreateModelOptions, Model, ModelDefinition } from './model.js';
 
 export interface ModelSettings {
@@ -84,6 +85,10 @@ export function modelDefinitionFaults(value: unknown): string[] {
   if (model.predict === undefined && model.predictBatch === undefined) {
     faults.push('it has neither predict(input, { signal }) nor predictBatch(inputs, { signal })');
   }
+  for (const schema of ['inputSchema', 'outputSchema']) {
+    const fault = schemaFault(schema, model[schema]);
+    if (fault !== undefined) faults.push(fault);
+  }
   return faults;
 }
 
@@ -95,24 +100,27 @@ export function modelDefinitionFaults(value: unknown): string[] {
  */
 export function serveDefinition(definition: ModelDefinition, batching: BatchSettings): Model {
   const { name, version } = definition;
+  const schemas = schemasOf(definition);
   const lifecycle = {
     ...(definition.load && { load: () => definition.load?.() }),
     ...(definition.close && { close: () => definition.close?.() }),
+    ...(schemas && { schemas }),
   };
-  if (definition.predictBatch && (batching.maxBatchSize > 1 || !definition.predict)) {
-    return {
-      name,
-      version,
-      ...lifecycle,
-      // One call at a time; the consumer takes what makes the running batch and the next one.
-      capacity: 2 * batching.maxBatchSize,
-      predict: batchingPredict((inputs, options) => definition.predictBatch!(inputs, options), {
+  const batched = definition.predictBatch !== undefined && (batching.maxBatchSize > 1 || !definition.predict);
+  const predict: ValuePredict = batched
+    ? batchingPredict((inputs, options) => definition.predictBatch!(inputs, options), {
         ...batching,
         maxConcurrentBatches: 1,
-      }),
-    };
-  }
-  return { name, version, ...lifecycle, predict: (input, options) => definition.predict!(input, options) };
+      })
+    : (input, options) => definition.predict!(input, options);
+  return {
+    name,
+    version,
+    ...lifecycle,
+    // One call at a time; the consumer takes what makes the running batch and the next one.
+    ...(batched && { capacity: 2 * batching.maxBatchSize }),
+    predict: schemas ? jsonCodec(predict, schemas) : (predict as Model['predict']),
+  };
 }
 
 /** The one line a process prints when the model's `load()` rejects, before it exits 1. */

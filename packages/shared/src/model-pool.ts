@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { batchingPredict } from './model-batcher.js';
+import { jsonCodec, schemasOf, type ValuePredict } from './model-codec.js';
 import { batchSettingsOf, type ModelSettings } from './model-loader.js';
-import type { Model, ModelDefinition, PredictOptions } from './model.js';
+import type { Model, ModelDefinition } from './model.js';
 import type { SerializedError, WorkerNotice, WorkerOutcome, WorkerSetup, WorkerTask } from './model-worker.js';
 
 /** MODEL_WORKERS as configured (`auto`, or a count) as a number of threads. */
@@ -69,9 +70,9 @@ export function createModelPool(
   // A thread that fails to load ends with that error: its notice above says why.
   pool.on('error', () => undefined);
 
-  const run = async (inputs: readonly string[], signal: AbortSignal) => pool.run({ inputs }, { signal });
+  const run = async (inputs: readonly unknown[], signal: AbortSignal) => pool.run({ inputs }, { signal });
   const batched = definition.predictBatch && (batching.maxBatchSize > 1 || !definition.predict);
-  const predict: Model['predict'] = batched
+  const predict: ValuePredict = batched
     ? batchingPredict(
         async (inputs, { signal }) =>
           (await run(inputs, signal)).map((outcome) =>
@@ -79,19 +80,21 @@ export function createModelPool(
           ),
         { ...batching, maxConcurrentBatches: threads },
       )
-    : async (input: string, { signal }: PredictOptions) => {
+    : async (input, { signal }) => {
         const [outcome] = await run([input], signal);
         if (outcome === undefined) throw new TypeError('the model pool returned no outcome');
         if ('error' in outcome) throw rebuildError(outcome.error);
-        return outcome.result as string;
+        return outcome.result;
       };
+  const schemas = schemasOf(definition);
 
   return {
     name: definition.name,
     version: definition.version,
     // What runs in every thread, and as much again ready to go next: no thread waits on a read of the stream.
     capacity: 2 * threads * (batched ? batching.maxBatchSize : 1),
-    predict,
+    ...(schemas && { schemas }),
+    predict: schemas ? jsonCodec(predict, schemas) : (predict as Model['predict']),
     load: () =>
       new Promise<void>((resolve, reject) => {
         if (loadFailure) reject(loadFailure);

@@ -25,7 +25,8 @@ export interface SerializedError {
 export type WorkerOutcome = { readonly result: unknown } | { readonly error: SerializedError };
 
 export interface WorkerTask {
-  readonly inputs: readonly string[];
+  /** Values: a JSON model's inputs are parsed in the main thread (model-codec.ts). */
+  readonly inputs: readonly unknown[];
 }
 
 export function serializeError(error: unknown): SerializedError {
@@ -54,7 +55,7 @@ notify({ foretell: 'loaded' });
 // the model's own signal never fires here.
 const options: PredictOptions = { signal: new AbortController().signal };
 
-async function runBatch(inputs: readonly string[]): Promise<WorkerOutcome[]> {
+async function runBatch(inputs: readonly unknown[]): Promise<WorkerOutcome[]> {
   let outcomes: unknown;
   try {
     outcomes = await definition.predictBatch!(inputs, options);

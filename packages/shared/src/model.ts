@@ -9,6 +9,15 @@ export interface PredictOptions {
   readonly signal: AbortSignal;
 }
 
+/** A JSON Schema, such as a TypeBox schema (`Type.Object(…)`, re-exported by this package). */
+export type JsonSchema = object;
+
+/** A model's input and output schemas, once checked: with them, inputs and results are JSON. */
+export interface ModelSchemas {
+  readonly input: JsonSchema;
+  readonly output: JsonSchema;
+}
+
 /** What `createModel(options)` is given. */
 export interface CreateModelOptions {
   /**
@@ -29,6 +38,15 @@ export interface ModelDefinition {
   readonly name: string;
   /** 1 to 100 visible ASCII characters, e.g. `1.2.0`. */
   readonly version: string;
+  /**
+   * The schema `input` is validated against (400 when it does not match),
+   * shown in the OpenAPI document with its `examples`. With it or
+   * `outputSchema`, inputs and results are any JSON (stored as JSON text);
+   * without either, both are strings, as the mock model's.
+   */
+  readonly inputSchema?: JsonSchema;
+  /** The schema every result must match (a result that does not is a failed prediction). */
+  readonly outputSchema?: JsonSchema;
   /** Awaited once before the process is ready (weights, warm-up); a rejection stops the process. */
   load?(): void | Promise<void>;
   /** Awaited once on shutdown, after the last prediction. */
@@ -38,12 +56,12 @@ export interface ModelDefinition {
    * for long and should reject promptly with the signal's reason once it is
    * aborted.
    */
-  predict?(input: string, options: PredictOptions): Promise<string>;
+  predict?(input: unknown, options: PredictOptions): Promise<unknown>;
   /**
    * Resolves with one outcome per input, in order: the result, or an Error
    * for an input that failed (the others still succeed).
    */
-  predictBatch?(inputs: readonly string[], options: PredictOptions): Promise<readonly (string | Error)[]>;
+  predictBatch?(inputs: readonly unknown[], options: PredictOptions): Promise<readonly unknown[]>;
 }
 
 /** A model as the apps serve it: one input at a time. */
@@ -57,6 +75,8 @@ export interface Model {
    * next; unset: no such bound (a model of one input at a time in the process).
    */
   readonly capacity?: number;
+  /** Set when the model declared schemas: `predict` then takes and returns JSON text. */
+  readonly schemas?: ModelSchemas;
   load?(): void | Promise<void>;
   close?(): void | Promise<void>;
   /**

@@ -1,4 +1,5 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
+import type { ModelSchemas } from './model.js';
 
 /**
  * The wire contract of `/predict`, byte for byte the original assignment's
@@ -78,3 +79,32 @@ export const ErrorSchema = Type.Object(
   { additionalProperties: false, title: 'Error' },
 );
 export type ErrorBody = Static<typeof ErrorSchema>;
+
+/**
+ * The request, answer and finished-job schemas for a model that declared its
+ * own (`input` and `result` are then its JSON values): the OpenAPI document
+ * and Swagger UI show them, and bodies are validated against them. Without
+ * schemas, the contract's string ones above.
+ */
+export function predictionSchemasFor(schemas: ModelSchemas | undefined): {
+  readonly request: TSchema;
+  readonly output: TSchema;
+  readonly found: TSchema;
+} {
+  if (schemas === undefined) {
+    return { request: PredictRequestSchema, output: PredictionOutputSchema, found: PredictionFoundSchema };
+  }
+  const input = schemas.input as TSchema;
+  const output = Type.Object(
+    { input, result: schemas.output },
+    { additionalProperties: false, title: 'PredictionOutput' },
+  );
+  return {
+    request: Type.Object({ input }, { additionalProperties: false, title: 'PredictRequest' }),
+    output,
+    found: Type.Object(
+      { prediction_id: PredictionIdSchema, output },
+      { additionalProperties: false, title: 'PredictionFound' },
+    ),
+  };
+}

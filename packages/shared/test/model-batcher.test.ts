@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { batchingPredict, type PredictBatch } from '../src/model-batcher.js';
 
 /** A batch model that records each call's inputs and signal, and answers `<input>` unless told otherwise. */
-function recordingModel(answer: PredictBatch = async (inputs) => inputs.map((input) => `<${input}>`)) {
-  const calls: { inputs: readonly string[]; signal: AbortSignal }[] = [];
+function recordingModel(answer: PredictBatch = async (inputs) => inputs.map((input) => `<${String(input)}>`)) {
+  const calls: { inputs: readonly unknown[]; signal: AbortSignal }[] = [];
   const predictBatch: PredictBatch = (inputs, options) => {
     calls.push({ inputs, signal: options.signal });
     return answer(inputs, options);
@@ -15,7 +15,7 @@ function recordingModel(answer: PredictBatch = async (inputs) => inputs.map((inp
 function heldModel() {
   const releases: (() => void)[] = [];
   const model = recordingModel(
-    (inputs) => new Promise((resolve) => releases.push(() => resolve(inputs.map((input) => `<${input}>`)))),
+    (inputs) => new Promise((resolve) => releases.push(() => resolve(inputs.map((input) => `<${String(input)}>`)))),
   );
   return { ...model, release: () => releases.shift()?.() };
 }
@@ -173,7 +173,7 @@ describe('batchingPredict', () => {
     const first = predict('first', open());
     await vi.waitFor(() => expect(calls).toHaveLength(1));
     // Each in a later turn: without a slot free, they wait together.
-    const later: Promise<string>[] = [];
+    const later: Promise<unknown>[] = [];
     for (const input of ['b', 'c', 'd']) {
       later.push(predict(input, open()));
       await new Promise((resolve) => setImmediate(resolve));

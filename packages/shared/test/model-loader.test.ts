@@ -120,6 +120,12 @@ describe('loadModel', () => {
 describe('modelDefinitionFaults', () => {
   const fits = { name: 'm', version: '1', predict: async () => 'x' };
 
+  it('accepts schemas: TypeBox or plain JSON Schema objects', () => {
+    expect(
+      modelDefinitionFaults({ ...fits, inputSchema: { type: 'object' }, outputSchema: { type: 'number' } }),
+    ).toEqual([]);
+  });
+
   it('accepts predict, predictBatch or both, with optional load and close', () => {
     expect(modelDefinitionFaults(fits)).toEqual([]);
     expect(modelDefinitionFaults({ name: 'm', version: '1', predictBatch: async () => [] })).toEqual([]);
@@ -162,6 +168,12 @@ describe('modelDefinitionFaults', () => {
     ['predict that is not a function', { name: 'm', version: '1', predict: 'yes' }, ['predict is not a function']],
     ['load that is not a function', { ...fits, load: true }, ['load is not a function']],
     ['close that is not a function', { ...fits, close: {} }, ['close is not a function']],
+    [
+      'an inputSchema that is not an object',
+      { ...fits, inputSchema: 'object' },
+      ['inputSchema is not a JSON Schema object'],
+    ],
+    ['an outputSchema that is an array', { ...fits, outputSchema: [] }, ['outputSchema is not a JSON Schema object']],
   ])('names every fault of %s', (_, value, faults) => {
     expect(modelDefinitionFaults(value)).toEqual(faults);
   });
@@ -175,14 +187,14 @@ describe('a model with predictBatch only', () => {
   });
 
   it('is called with a batch of one input, and its outcome is the answer', async () => {
-    const seen: (readonly string[])[] = [];
+    const seen: (readonly unknown[])[] = [];
     const model = serveDefinition(
       {
         name: 'batch',
         version: '1',
         predictBatch: async (inputs) => {
           seen.push(inputs);
-          return inputs.map((input) => `<${input}>`);
+          return inputs.map((input) => `<${String(input)}>`);
         },
       },
       ONE_AT_A_TIME,

@@ -1,11 +1,4 @@
-import {
-  AsyncAcceptedSchema,
-  MESSAGES,
-  PredictionFailedSchema,
-  PredictionFoundSchema,
-  PredictionOutputSchema,
-  PredictRequestSchema,
-} from '@foretell/shared';
+import { AsyncAcceptedSchema, MESSAGES, PredictionFailedSchema, predictionSchemasFor } from '@foretell/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import type { AccessControl } from '../auth/access-control.js';
@@ -19,7 +12,7 @@ import { VISIBLE_ASCII_PATTERN } from '../validation-messages.js';
 export interface PredictRoutesOptions {
   readonly predictions: PredictionService;
   /** Its name and version go out with every sync answer. */
-  readonly model: Pick<Model, 'name' | 'version'>;
+  readonly model: Pick<Model, 'name' | 'version' | 'schemas'>;
   /** API keys are on: every route needs one, and its jobs are its own. */
   readonly access?: AccessControl | undefined;
 }
@@ -137,6 +130,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
   // In this plugin's scope only: /health, /ready and (unless DOCS_PUBLIC=false) /docs stay open.
   if (access) app.addHook('onRequest', access.admit);
   const post = keyedSchema(access, true);
+  // The model's own schemas when it declared them (its inputs and results are JSON), the contract's strings otherwise.
+  const shapes = predictionSchemasFor(model.schemas);
   // Built once: every sync answer names the model that made it (the loader checked both are header-safe).
   const modelHeaders =
     model.name === undefined || model.version === undefined
@@ -152,10 +147,10 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
         summary: 'Run the model now, or queue it with Async-Mode: true',
         ...(post.security && { security: post.security }),
         headers: PostHeadersSchema,
-        body: PredictRequestSchema,
+        body: shapes.request,
         response: {
           200: {
-            ...PredictionOutputSchema,
+            ...shapes.output,
             description: 'The model ran synchronously.',
             headers: {
               'Foretell-Model-Name': { type: 'string', description: 'The model that answered, e.g. `mock`.' },
@@ -215,7 +210,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
       },
     },
     async (request, reply) => {
-      const { input } = request.body;
+      // Typed by the schema chosen at start: a string, or the model's JSON value.
+      const { input } = request.body as { input: unknown };
       if (isAsyncMode(request.headers['async-mode'])) {
         const owner =
           request.apiKeyId === null ? undefined : { id: request.apiKeyId, maxJobs: access?.maxJobsPerKey ?? 0 };
@@ -256,7 +252,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           }),
         }),
         response: {
-          200: { ...PredictionFoundSchema, description: 'The job finished; `output` holds the result.' },
+          200: { ...shapes.found, description: 'The job finished; `output` holds the result.' },
           400: {
             ...errorResponse('The job is queued or running; retry after `Retry-After` seconds.', {
               error: MESSAGES.stillProcessing,
