@@ -241,7 +241,11 @@ describe.each(apps)('Dockerfile.$app', ({ app, entry }) => {
     const copies = argsOf(build, 'COPY').join(' ');
     for (const manifest of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml'])
       expect(copies).toContain(manifest);
-    for (const dir of ['apps/api', 'apps/consumer', 'packages/shared']) {
+    // The root's workspace dependencies too: --frozen-lockfile refuses a workspace package it cannot find.
+    const rootWorkspaceDeps = Object.entries(readJson('package.json').devDependencies as Record<string, string>)
+      .filter(([, version]) => version.startsWith('workspace:'))
+      .map(([name]) => `packages/${name.replace('@foretell/', '')}`);
+    for (const dir of ['apps/api', 'apps/consumer', 'packages/shared', ...rootWorkspaceDeps]) {
       expect(existsSync(new URL(`${dir}/package.json`, root))).toBe(true);
       expect(copies).toContain(`${dir}/package.json ${dir}/`);
     }

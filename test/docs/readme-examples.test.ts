@@ -46,7 +46,7 @@ let t: TestRedis | undefined;
 let noRedis: UnreachableRedis | undefined;
 let shell: CurlShell | undefined;
 let gate: ModelGate | undefined;
-const services: Partial<Record<'main' | 'keys' | 'failing' | 'noRedis', DocService>> = {};
+const services: Partial<Record<'main' | 'keys' | 'failing' | 'noRedis' | 'sentiment', DocService>> = {};
 
 function service(name: keyof typeof services): DocService {
   const found = services[name];
@@ -80,6 +80,16 @@ beforeAll(async () => {
           },
         ],
         ['noRedis', { ...common, redisUrl: noRedis.url }],
+        // The example model, in a worker thread in each app, as the README starts it (auto: one per core).
+        [
+          'sentiment',
+          {
+            ...common,
+            api: { MODEL_MODULE: '@foretell/sentiment-model', MODEL_WORKERS: '1' },
+            consumer: { MODEL_MODULE: '@foretell/sentiment-model', MODEL_WORKERS: '1' },
+            waitReady: true,
+          },
+        ],
       ] as const
     ).map(async ([name, options]) => {
       services[name] = await startDocService(options);
@@ -178,6 +188,20 @@ const SCENES: Record<string, Scene> = {
     },
   },
   'get-unknown': { service: 'main', prepare: async () => ({ ID: randomUUID() }) },
+  sentiment: { service: 'sentiment' },
+  'sentiment-job': {
+    service: 'sentiment',
+    async prepare(target) {
+      // The client sends a JSON body whatever `input` is: here the model's object.
+      const id = await target.client.submit({ text: 'This is not good.' } as unknown as string);
+      await waitFor(async () => (await target.client.get(id)).status === 200, {
+        timeoutMs: 20_000,
+        what: `job ${id} finished`,
+        unless: target.running,
+      });
+      return { ID: id };
+    },
+  },
   'get-redis-down': { service: 'noRedis', prepare: async () => ({ ID: randomUUID() }) },
   'ready-no-consumer': { service: 'keys' },
   keys: { service: 'keys', prepare: async () => ({ KEY_TEAM_A, KEY_TEAM_B }) },
