@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redisKeys } from '@foretell/shared';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { startApp, waitForApi, waitForLog, type AppProcess } from '../support/app-process.js';
+import { describe, expect, it } from 'vitest';
+import { waitForApi, waitForLog } from '../support/app-process.js';
+import { useAppsOnPrefix } from '../support/apps-on-prefix.js';
 import { fetchClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -13,30 +12,8 @@ import { waitFor } from '../support/wait-for.js';
 // MODEL_MODULE as an operator sets it: a path relative to the working directory.
 const FIXTURES = 'test/fixtures';
 
-let prefix: string;
-let redis: Redis | undefined;
-const started: AppProcess[] = [];
-
-beforeEach(() => {
-  prefix = `e2e-model-${randomUUID().slice(0, 8)}`;
-  redis = new Redis(inject('redisUrl'));
-});
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.kill()));
-  const own = redis;
-  redis = undefined;
-  if (!own) return;
-  const keys = await own.keys(`${prefix}:*`);
-  if (keys.length > 0) await own.del(...keys);
-  await own.quit();
-});
-
-function start(app: 'api' | 'consumer', env: Record<string, string>): AppProcess {
-  const process = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...env });
-  started.push(process);
-  return process;
-}
+const apps = useAppsOnPrefix('e2e-model');
+const start = (app: 'api' | 'consumer', env: Record<string, string>) => apps.start(app, env);
 
 describe('MODEL_MODULE whose createModel() is synchronous', () => {
   it('serves sync predictions in the API and runs async jobs in the consumer', async () => {
@@ -44,7 +21,7 @@ describe('MODEL_MODULE whose createModel() is synchronous', () => {
     const base = `http://127.0.0.1:${port}`;
     const env = { MODEL_MODULE: `${FIXTURES}/model-sync.mjs` };
     const api = start('api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
-    const consumer = start('consumer', { ...env, CONSUMER_NAME: `${prefix}-consumer` });
+    const consumer = start('consumer', { ...env, CONSUMER_NAME: `${apps.prefix}-consumer` });
     await waitForLog(consumer, 'consumer started');
     await waitFor(async () => (await fetch(`${base}/health`).catch(() => undefined))?.ok, {
       what: 'the API to listen',
@@ -70,8 +47,7 @@ describe('MODEL_MODULE whose createModel() is synchronous', () => {
       { what: 'the consumer to run the job', unless: () => consumer.assertRunning() },
     );
     expect(last).toBe(`200 {"prediction_id":"${id}","output":{"input":"sixsix","result":"1006"}}`);
-    if (!redis) throw new Error('no redis');
-    expect(await redis.hget(redisKeys(prefix).job(id), 'status')).toBe('succeeded');
+    expect(await apps.redis.hget(redisKeys(apps.prefix).job(id), 'status')).toBe('succeeded');
   });
 });
 
@@ -102,16 +78,15 @@ describe('a MODEL_MODULE that does not fit fails the start, with a message sayin
 
   it.each(BAD)('the consumer, when the module %s: exits 1 with one line on stderr', async (_, file, message) => {
     const path = `${FIXTURES}/${file}`;
-    const consumer = start('consumer', { MODEL_MODULE: path, CONSUMER_NAME: `${prefix}-consumer` });
+    const consumer = start('consumer', { MODEL_MODULE: path, CONSUMER_NAME: `${apps.prefix}-consumer` });
     expect(await consumer.exited).toBe(1);
     expect(consumer.stdout).toEqual([]);
     expect(consumer.lines).toHaveLength(1);
     expect(consumer.lines[0]).toMatch(/^foretell consumer: /);
     expect(consumer.lines[0]).toContain(path);
     expect(consumer.lines[0]).toContain(message);
-    if (!redis) throw new Error('no redis');
     // It stopped before touching Redis: no group was made.
-    expect(await redis.exists(redisKeys(prefix).jobs)).toBe(0);
+    expect(await apps.redis.exists(redisKeys(apps.prefix).jobs)).toBe(0);
   });
 });
 
@@ -123,13 +98,12 @@ describe("a model's load() and close()", () => {
       const env: Record<string, string> =
         app === 'api'
           ? { MODEL_MODULE: file, PORT: String(await freePort()), HOST: '127.0.0.1' }
-          : { MODEL_MODULE: file, CONSUMER_NAME: `${prefix}-consumer` };
+          : { MODEL_MODULE: file, CONSUMER_NAME: `${apps.prefix}-consumer` };
       const process = start(app, env);
       expect(await process.exited).toBe(1);
       const errors = process.lines.filter((line) => !process.stdout.includes(line));
       expect(errors).toEqual([`foretell ${app}: load() of MODEL_MODULE ${file} failed: weights file is corrupt`]);
-      if (!redis) throw new Error('no redis');
-      expect(await redis.exists(redisKeys(prefix).jobs)).toBe(0);
+      expect(await apps.redis.exists(redisKeys(apps.prefix).jobs)).toBe(0);
     },
   );
 
@@ -144,7 +118,7 @@ describe("a model's load() and close()", () => {
       const consumer = start('consumer', {
         ...model,
         FIXTURE_LIFECYCLE_LOG: logs.consumer,
-        CONSUMER_NAME: `${prefix}-consumer`,
+        CONSUMER_NAME: `${apps.prefix}-consumer`,
       });
       await waitForLog(consumer, 'consumer started');
       await waitForApi(base, '/ready', () => api.assertRunning());
@@ -204,7 +178,7 @@ describe('a model module outside the repository', () => {
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
       const api = start('api', { MODEL_MODULE: file, PORT: String(port), HOST: '127.0.0.1' });
-      const consumer = start('consumer', { MODEL_MODULE: file, CONSUMER_NAME: `${prefix}-consumer` });
+      const consumer = start('consumer', { MODEL_MODULE: file, CONSUMER_NAME: `${apps.prefix}-consumer` });
       await waitForLog(consumer, 'consumer started');
       await waitForApi(base, '/ready', () => api.assertRunning());
       const client = fetchClient(base);
@@ -218,9 +192,8 @@ describe('a model module outside the repository', () => {
       expect((await client.get(id)).body).toBe(
         `{"error":"Prediction failed.","prediction_id":"${id}","status":"failed","reason":"refused: no"}`,
       );
-      if (!redis) throw new Error('no redis');
       // Non-retryable: one attempt, no retry.
-      expect(await redis.hget(redisKeys(prefix).job(id), 'attempts')).toBe('1');
+      expect(await apps.redis.hget(redisKeys(apps.prefix).job(id), 'attempts')).toBe('1');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { redisKeys } from '@foretell/shared';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { startApp, waitForApi, waitForLog, type AppProcess } from '../support/app-process.js';
+import { describe, expect, it } from 'vitest';
+import { waitForApi, waitForLog, type AppProcess } from '../support/app-process.js';
+import { useAppsOnPrefix } from '../support/apps-on-prefix.js';
 import { fetchClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -12,30 +11,8 @@ import { waitFor } from '../support/wait-for.js';
 // worker threads, so the processes' own event loops stay free.
 
 const CPU_BOUND = 'test/fixtures/model-cpu-bound.mjs';
-let prefix: string;
-let redis: Redis | undefined;
-const started: AppProcess[] = [];
-
-beforeEach(() => {
-  prefix = `e2e-workers-${randomUUID().slice(0, 8)}`;
-  redis = new Redis(inject('redisUrl'));
-});
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.kill()));
-  const own = redis;
-  redis = undefined;
-  if (!own) return;
-  const keys = await own.keys(`${prefix}:*`);
-  if (keys.length > 0) await own.del(...keys);
-  await own.quit();
-});
-
-function start(app: 'api' | 'consumer', env: Record<string, string>): AppProcess {
-  const process = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...env });
-  started.push(process);
-  return process;
-}
+const apps = useAppsOnPrefix('e2e-workers');
+const start = (app: 'api' | 'consumer', env: Record<string, string>) => apps.start(app, env);
 
 async function startApi(env: Record<string, string>): Promise<{ api: AppProcess; base: string }> {
   const port = await freePort();
@@ -122,7 +99,7 @@ describe('MODEL_WORKERS in the consumer', () => {
     const consumer = start('consumer', {
       MODEL_MODULE: CPU_BOUND,
       MODEL_WORKERS: '2',
-      CONSUMER_NAME: `${prefix}-consumer`,
+      CONSUMER_NAME: `${apps.prefix}-consumer`,
     });
     const line = await waitForLog(consumer, 'consumer started');
     expect(JSON.parse(line)).toMatchObject({ concurrency: 4 });
@@ -137,8 +114,9 @@ describe('MODEL_WORKERS in the consumer', () => {
     let mostPending = 0;
     await waitFor(
       async () => {
-        if (!redis) throw new Error('no redis');
-        const [pending] = (await redis.xpending(redisKeys(prefix).jobs, redisKeys(prefix).group)) as [number];
+        const [pending] = (await apps.redis.xpending(redisKeys(apps.prefix).jobs, redisKeys(apps.prefix).group)) as [
+          number,
+        ];
         mostPending = Math.max(mostPending, pending);
         const answers = await Promise.all(ids.map((id) => client.get(id)));
         return answers.every(({ status }) => status === 200);

@@ -1,42 +1,19 @@
-import { fileURLToPath } from 'node:url';
-import { startApi, type RunningApi } from '../apps.js';
-import { JSON_HEADERS, measurePaired, PREDICT_BODY, type LoadSpec } from '../load.js';
+import type { RunningApi } from '../apps.js';
+import { measurePaired } from '../load.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
+import { benchModel, syncLoad, withModelApi } from './model-api.js';
 
-const ONE_CALL_AT_A_TIME_MODEL = fileURLToPath(new URL('../../models/one-call-at-a-time.mjs', import.meta.url));
+const ONE_CALL_AT_A_TIME_MODEL = benchModel('one-call-at-a-time.mjs');
 const CALL_MS = '20';
 const CONNECTIONS = 50;
 
-function syncLoad(api: RunningApi): LoadSpec {
-  return {
-    url: api.url,
-    connections: CONNECTIONS,
-    method: 'POST',
-    path: '/predict',
-    headers: JSON_HEADERS,
-    body: PREDICT_BODY,
-    expectStatus: 200,
-    ...(api.process.pid !== undefined && { serverPid: api.process.pid }),
-  };
-}
-
-async function withApi<T>(
-  context: ScenarioContext,
-  batchSize: string,
-  use: (api: RunningApi) => Promise<T>,
-): Promise<T> {
-  const api = await startApi(context, {
-    label: `batching-${batchSize}`,
-    prefix: `bench-batching-${batchSize}`,
-    waitForModel: true,
-    env: { MODEL_MODULE: ONE_CALL_AT_A_TIME_MODEL, MODEL_MAX_BATCH_SIZE: batchSize, BENCH_CALL_MS: CALL_MS },
-  });
-  try {
-    return await use(api);
-  } finally {
-    await api.process.stop();
-  }
-}
+const withApi = <T>(context: ScenarioContext, batchSize: string, use: (api: RunningApi) => Promise<T>) =>
+  withModelApi(
+    context,
+    `batching-${batchSize}`,
+    { MODEL_MODULE: ONE_CALL_AT_A_TIME_MODEL, MODEL_MAX_BATCH_SIZE: batchSize, BENCH_CALL_MS: CALL_MS },
+    use,
+  );
 
 /**
  * A batch model that runs one call at a time at a fixed cost per call (20 ms,
@@ -51,10 +28,14 @@ export const modelBatching: Scenario = {
     context.log('batching: batches of up to 32 vs 1');
     return withApi(context, '1', (single) =>
       withApi(context, '32', async (batched) => {
-        const { baseline, subject } = await measurePaired(syncLoad(single), syncLoad(batched), {
-          durationS: settings.durationS,
-          warmupS: settings.warmupS,
-        });
+        const { baseline, subject } = await measurePaired(
+          syncLoad(single, CONNECTIONS),
+          syncLoad(batched, CONNECTIONS),
+          {
+            durationS: settings.durationS,
+            warmupS: settings.warmupS,
+          },
+        );
         return [
           {
             id: 'batching.rps',

@@ -1,46 +1,36 @@
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { startApi, type RunningApi } from '../apps.js';
-import { JSON_HEADERS, measurePaired, PREDICT_BODY, runLoad, type LoadSpec } from '../load.js';
+import type { RunningApi } from '../apps.js';
+import { measurePaired, runLoad, type LoadSpec } from '../load.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
 import type { Figure } from '../stats.js';
+import { benchModel, syncLoad, withModelApi } from './model-api.js';
 
-const CPU_BOUND_MODEL = fileURLToPath(new URL('../../models/cpu-bound.mjs', import.meta.url));
+const CPU_BOUND_MODEL = benchModel('cpu-bound.mjs');
 // Long enough per call that the model, not HTTP, is what the threads spend their time on.
 const CPU_MS = '5';
 // A few calls waiting per thread: no thread idles between two.
 const CONNECTIONS = 8;
 
-function syncLoad(api: RunningApi): LoadSpec {
-  return {
-    url: api.url,
-    connections: CONNECTIONS,
-    method: 'POST',
-    path: '/predict',
-    headers: JSON_HEADERS,
-    body: PREDICT_BODY,
-    expectStatus: 200,
-    ...(api.process.pid !== undefined && { serverPid: api.process.pid }),
-  };
-}
-
 function healthLoad(api: RunningApi, durationS: number): LoadSpec {
   return { url: api.url, connections: 1, path: '/health', expectStatus: 200, durationS };
 }
 
-async function withApi<T>(context: ScenarioContext, workers: string, use: (api: RunningApi) => Promise<T>): Promise<T> {
-  const api = await startApi(context, {
-    label: `workers-${workers}`,
-    prefix: `bench-workers-${workers}`,
-    waitForModel: true,
-    env: { MODEL_MODULE: CPU_BOUND_MODEL, MODEL_WORKERS: workers, BENCH_CPU_MS: CPU_MS },
-  });
-  try {
-    return await use(api);
-  } finally {
-    await api.process.stop();
-  }
-}
+const withApi = <T>(context: ScenarioContext, workers: string, use: (api: RunningApi) => Promise<T>) =>
+  withModelApi(
+    context,
+    `workers-${workers}`,
+    {
+      MODEL_MODULE: CPU_BOUND_MODEL,
+      MODEL_WORKERS: workers,
+      // A smoke run checks that the scenario reports, on a machine busy with the other
+      // tests: two threads spinning for a second there could starve every answer.
+      BENCH_CPU_MS: context.settings.smoke ? '0' : CPU_MS,
+    },
+    use,
+  );
+
+/** Sync POST /predict at this scenario's connections. */
+const load = (api: RunningApi) => syncLoad(api, CONNECTIONS);
 
 /**
  * A CPU-bound model (5 ms of computation per call) served sync by 2 and
@@ -59,7 +49,7 @@ export const modelWorkers: Scenario = {
     await withApi(context, '1', (one) =>
       withApi(context, '2', async (two) => {
         context.log('workers: CPU-bound model, 2 threads vs 1');
-        const { baseline, subject } = await measurePaired(syncLoad(one), syncLoad(two), timing);
+        const { baseline, subject } = await measurePaired(load(one), load(two), timing);
         figures.push({
           id: 'workers.rps-2',
           label: 'CPU-bound model, sync, 2 worker threads',
@@ -74,7 +64,7 @@ export const modelWorkers: Scenario = {
         context.log('workers: /health while both threads compute');
         const quiet = await runLoad(healthLoad(two, 1));
         const [, busy] = await Promise.all([
-          runLoad({ ...syncLoad(two), durationS: settings.durationS }),
+          runLoad({ ...load(two), durationS: settings.durationS }),
           runLoad(healthLoad(two, settings.durationS)),
         ]);
         figures.push({
@@ -93,7 +83,7 @@ export const modelWorkers: Scenario = {
     await withApi(context, '1', (one) =>
       withApi(context, 'auto', async (auto) => {
         context.log(`workers: CPU-bound model, auto (${cores}) threads vs 1`);
-        const { baseline, subject } = await measurePaired(syncLoad(one), syncLoad(auto), timing);
+        const { baseline, subject } = await measurePaired(load(one), load(auto), timing);
         figures.push({
           id: 'workers.rps-auto',
           label: `CPU-bound model, sync, auto (${cores}) worker threads`,
