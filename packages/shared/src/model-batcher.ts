@@ -36,8 +36,11 @@ interface Waiting {
   settled: boolean;
 }
 
-function describeOutcomes(outcomes: unknown): string {
-  return Array.isArray(outcomes) ? `${outcomes.length} outcomes` : typeof outcomes;
+/** The error for what predictBatch() returned when it is not one outcome per input; undefined when it is. */
+export function outcomeCountError(outcomes: unknown, inputs: number): TypeError | undefined {
+  if (Array.isArray(outcomes) && outcomes.length === inputs) return undefined;
+  const returned = Array.isArray(outcomes) ? `${outcomes.length} outcomes` : typeof outcomes;
+  return new TypeError(`predictBatch() returned ${returned} for ${inputs} input${inputs === 1 ? '' : 's'}`);
 }
 
 /**
@@ -93,15 +96,13 @@ export function batchingPredict(predictBatch: PredictBatch, settings: BatcherSet
         flush();
       }
     }
-    if (!Array.isArray(outcomes) || outcomes.length !== batch.length) {
-      const error = new TypeError(
-        `predictBatch() returned ${describeOutcomes(outcomes)} for ${batch.length} input${batch.length === 1 ? '' : 's'}`,
-      );
-      for (const item of batch) settle(item, { error });
+    const miscounted = outcomeCountError(outcomes, batch.length);
+    if (miscounted) {
+      for (const item of batch) settle(item, { error: miscounted });
       return;
     }
     batch.forEach((item, index) => {
-      const outcome: unknown = outcomes[index];
+      const outcome = (outcomes as unknown[])[index];
       settle(item, outcome instanceof Error ? { error: outcome } : { result: outcome });
     });
   }

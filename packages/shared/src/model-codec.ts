@@ -1,5 +1,6 @@
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import type { BatchSettings } from './model-batcher.js';
 import type { JsonSchema, Model, ModelDefinition, ModelSchemas, PredictOptions } from './model.js';
 
 /** A model's predict on values (what the batcher and the pool pass along). */
@@ -49,4 +50,14 @@ export function jsonCodec(predict: ValuePredict, schemas: ModelSchemas): Model['
     }
     return JSON.stringify(result);
   };
+}
+
+/** Whether a definition is served through the batcher: it has predictBatch, and batches are larger than one or it has no predict. */
+export function servesInBatches(definition: ModelDefinition, batching: BatchSettings): boolean {
+  return definition.predictBatch !== undefined && (batching.maxBatchSize > 1 || definition.predict === undefined);
+}
+
+/** `predict` as the apps call it: on JSON text for a model with schemas, as it is (strings) otherwise. */
+export function onText(predict: ValuePredict, schemas: ModelSchemas | undefined): Model['predict'] {
+  return schemas ? jsonCodec(predict, schemas) : (predict as Model['predict']);
 }

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMockModel } from './mock-model.js';
 import { batchingPredict, type BatchSettings } from './model-batcher.js';
-import { jsonCodec, schemaFault, schemasOf, type ValuePredict } from './model-codec.js';
+import { onText, schemaFault, schemasOf, servesInBatches, type ValuePredict } from './model-codec.js';
 import type { CreateModelOptions, Model, ModelDefinition } from './model.js';
 
 export interface ModelSettings {
@@ -106,7 +106,7 @@ export function serveDefinition(definition: ModelDefinition, batching: BatchSett
     ...(definition.close && { close: () => definition.close?.() }),
     ...(schemas && { schemas }),
   };
-  const batched = definition.predictBatch !== undefined && (batching.maxBatchSize > 1 || !definition.predict);
+  const batched = servesInBatches(definition, batching);
   const predict: ValuePredict = batched
     ? batchingPredict((inputs, options) => definition.predictBatch!(inputs, options), {
         ...batching,
@@ -119,7 +119,7 @@ export function serveDefinition(definition: ModelDefinition, batching: BatchSett
     ...lifecycle,
     // One call at a time; the consumer takes what makes the running batch and the next one.
     ...(batched && { capacity: 2 * batching.maxBatchSize }),
-    predict: schemas ? jsonCodec(predict, schemas) : (predict as Model['predict']),
+    predict: onText(predict, schemas),
   };
 }
 

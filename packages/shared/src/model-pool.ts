@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { batchingPredict } from './model-batcher.js';
-import { jsonCodec, schemasOf, type ValuePredict } from './model-codec.js';
+import { onText, schemasOf, servesInBatches, type ValuePredict } from './model-codec.js';
 import { batchSettingsOf, type ModelSettings } from './model-loader.js';
 import type { Model, ModelDefinition } from './model.js';
 import type { SerializedError, WorkerNotice, WorkerOutcome, WorkerSetup, WorkerTask } from './model-worker.js';
@@ -71,7 +71,7 @@ export function createModelPool(
   pool.on('error', () => undefined);
 
   const run = async (inputs: readonly unknown[], signal: AbortSignal) => pool.run({ inputs }, { signal });
-  const batched = definition.predictBatch && (batching.maxBatchSize > 1 || !definition.predict);
+  const batched = servesInBatches(definition, batching);
   const predict: ValuePredict = batched
     ? batchingPredict(
         async (inputs, { signal }) =>
@@ -94,7 +94,7 @@ export function createModelPool(
     // What runs in every thread, and as much again ready to go next: no thread waits on a read of the stream.
     capacity: 2 * threads * (batched ? batching.maxBatchSize : 1),
     ...(schemas && { schemas }),
-    predict: schemas ? jsonCodec(predict, schemas) : (predict as Model['predict']),
+    predict: onText(predict, schemas),
     load: () =>
       new Promise<void>((resolve, reject) => {
         if (loadFailure) reject(loadFailure);

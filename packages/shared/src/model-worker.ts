@@ -4,6 +4,7 @@
 // thread as plain data: a structured clone of an Error would drop `retryable`.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ModelDefinition, PredictOptions } from './model.js';
+import { outcomeCountError } from './model-batcher.js';
 import { loadDefinition, type ModelSettings } from './model-loader.js';
 
 export interface WorkerSetup {
@@ -62,9 +63,9 @@ async function runBatch(inputs: readonly unknown[]): Promise<WorkerOutcome[]> {
   } catch (error) {
     return inputs.map(() => ({ error: serializeError(error) }));
   }
-  if (!Array.isArray(outcomes) || outcomes.length !== inputs.length) {
-    const counted = Array.isArray(outcomes) ? `${outcomes.length} outcomes` : typeof outcomes;
-    const error = serializeError(new TypeError(`predictBatch() returned ${counted} for ${inputs.length} inputs`));
+  const miscounted = outcomeCountError(outcomes, inputs.length);
+  if (miscounted) {
+    const error = serializeError(miscounted);
     return inputs.map(() => ({ error }));
   }
   return (outcomes as unknown[]).map((outcome) =>
