@@ -48,6 +48,9 @@ describe('MODEL_MODULE whose createModel() is synchronous', () => {
     );
     expect(last).toBe(`200 {"prediction_id":"${id}","output":{"input":"sixsix","result":"1006"}}`);
     expect(await apps.redis.hget(redisKeys(apps.prefix).job(id), 'status')).toBe('succeeded');
+    // The job names the model the consumer ran it with.
+    const done = await client.get(id);
+    expect([done.headers['foretell-model-name'], done.headers['foretell-model-version']]).toEqual(['length', '0.1.0']);
   });
 });
 

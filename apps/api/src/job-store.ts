@@ -3,7 +3,9 @@ import {
   ENQUEUE_JOB_LUA,
   enqueueJobArgs,
   type EnqueueOutcome,
+  parseModelLabel,
   type JobRecord,
+  type ModelIdentity,
   type RedisKeys,
 } from '@foretell/shared';
 import { ReplyError, type Redis, type Result } from 'ioredis';
@@ -40,6 +42,12 @@ export interface JobStore {
   /** Admits a job: caps, hash (with its TTL), stream entry, counts and idempotency record in one atomic step. */
   enqueue(request: EnqueueRequest): Promise<EnqueueResult>;
   read(id: string): Promise<JobRecord | undefined>;
+  /**
+   * The model a finished job's `model` ref names, from the models registry;
+   * undefined when the registry does not have it (deleted by hand). Refs are
+   * derived from name and version, so a ref once seen is cached for good.
+   */
+  modelNamed(ref: string): Promise<ModelIdentity | undefined>;
   /** Whether the consumer group exists; throws StoreUnavailableError when Redis does not answer. */
   isGroupPresent(): Promise<boolean>;
   /** Whether the node this connection reaches is a primary (a replica refuses writes); throws StoreUnavailableError when Redis does not answer. */
@@ -75,8 +83,13 @@ export interface JobStoreSettings {
   readonly maxQueueBytes?: number;
 }
 
+// Models a process has met: a deployment serves a handful; cleared if some
+// process ever wrote more (the registry is written by consumers, not clients).
+const MAX_KNOWN_MODELS = 256;
+
 export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStoreSettings): JobStore {
   redis.defineCommand('foretellEnqueueJob', { lua: ENQUEUE_JOB_LUA });
+  const knownModels = new Map<string, ModelIdentity>();
   return {
     enqueue: ({ id, input, idempotency, owner }) =>
       guarded(async () => {
@@ -96,6 +109,17 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
 
     // Decoded outside `guarded`: a hash that does not match the schema is a bug (500), not an outage (503).
     read: async (id) => decodeJobRecord(await guarded(() => redis.hgetall(keys.job(id)))),
+
+    async modelNamed(ref) {
+      const known = knownModels.get(ref);
+      if (known !== undefined) return known;
+      const label = await guarded(() => redis.hget(keys.models, ref));
+      const identity = label === null ? undefined : parseModelLabel(label);
+      if (identity === undefined) return undefined;
+      if (knownModels.size >= MAX_KNOWN_MODELS) knownModels.clear();
+      knownModels.set(ref, identity);
+      return identity;
+    },
 
     isGroupPresent: () =>
       guarded(async () => {

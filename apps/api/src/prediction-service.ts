@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { JobRecord, Model } from '@foretell/shared';
+import type { JobRecord, Model, ModelIdentity } from '@foretell/shared';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
 import type { LazyAbort } from './lazy-abort.js';
@@ -17,8 +17,8 @@ export interface ServedOutput {
 export type PredictionLookup =
   | { kind: 'not-found' }
   | { kind: 'pending' }
-  | { kind: 'succeeded'; output: ServedOutput }
-  | { kind: 'failed'; reason: string };
+  | { kind: 'succeeded'; output: ServedOutput; model: ModelIdentity | undefined }
+  | { kind: 'failed'; reason: string; model: ModelIdentity | undefined };
 
 export interface PredictionService {
   /**
@@ -68,6 +68,7 @@ function toLookup(
   record: JobRecord | undefined,
   ownerId: string | undefined,
   decode: (text: string) => unknown,
+  model: ModelIdentity | undefined,
 ): PredictionLookup {
   if (record === undefined) return { kind: 'not-found' };
   // Without keys (ownerId undefined) every job is visible, as in the seed contract.
@@ -77,9 +78,13 @@ function toLookup(
     case 'processing':
       return { kind: 'pending' };
     case 'succeeded':
-      return { kind: 'succeeded', output: { input: decode(record.input), result: decode(record.result ?? '') } };
+      return {
+        kind: 'succeeded',
+        output: { input: decode(record.input), result: decode(record.result ?? '') },
+        model,
+      };
     case 'failed':
-      return { kind: 'failed', reason: record.reason ?? 'unknown' };
+      return { kind: 'failed', reason: record.reason ?? 'unknown', model };
   }
 }
 
@@ -148,7 +153,11 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
 
     async lookup(id, ownerId) {
       if (!UUID.test(id)) return { kind: 'not-found' };
-      return toLookup(await store.read(id.toLowerCase()), ownerId, decode);
+      const record = await store.read(id.toLowerCase());
+      // Only a finished job has a model; another owner's job is not looked into further.
+      const visible = record !== undefined && (ownerId === undefined || record.owner === ownerId);
+      const model = visible && record.model !== undefined ? await store.modelNamed(record.model) : undefined;
+      return toLookup(record, ownerId, decode, model);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { decodeJobRecord, mockResult } from '@foretell/shared';
+import { decodeJobRecord, MOCK_MODEL, mockResult, modelLabel, modelRef } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { acceptedId, injectClient, type PredictResponse } from '../../../test/support/predict-client.js';
@@ -22,6 +22,7 @@ function seen(response: PredictResponse) {
     length: response.headers['content-length'],
     retryAfter: response.headers['retry-after'],
     challenge: response.headers['www-authenticate'],
+    model: response.headers['foretell-model-name'],
   };
 }
 
@@ -167,10 +168,17 @@ describe('with API keys', () => {
     const queued = await a.submit('mine');
     const succeeded = await a.submit('mine, done');
     const failed = await a.submit('mine, failed');
-    // As the consumer leaves finished jobs (the fields finish-jobs writes).
+    // As the consumer leaves finished jobs (the fields finish-jobs writes): the model too, which b must not see.
     const { redis, keys } = keyed.t;
-    await redis.hset(keys.job(succeeded), { status: 'succeeded', result: mockResult('mine, done'), finished: 1 });
-    await redis.hset(keys.job(failed), { status: 'failed', reason: 'the model failed', finished: 1 });
+    const model = modelRef(MOCK_MODEL);
+    await redis.hset(keys.models, model, modelLabel(MOCK_MODEL));
+    await redis.hset(keys.job(succeeded), {
+      status: 'succeeded',
+      result: mockResult('mine, done'),
+      finished: 1,
+      model,
+    });
+    await redis.hset(keys.job(failed), { status: 'failed', reason: 'the model failed', finished: 1, model });
 
     for (const id of [queued, succeeded, failed, queued.toUpperCase()]) {
       expect(seen(await b.get(id)), id).toEqual(unknown);
@@ -178,12 +186,13 @@ describe('with API keys', () => {
     expect(seen(await a.get(queued)).status).toBe(400);
     expect(seen(await a.get(succeeded))).toMatchObject({
       status: 200,
+      model: 'mock',
       body: JSON.stringify({
         prediction_id: succeeded,
         output: { input: 'mine, done', result: mockResult('mine, done') },
       }),
     });
-    expect(seen(await a.get(failed)).status).toBe(500);
+    expect(seen(await a.get(failed))).toMatchObject({ status: 500, model: 'mock' });
   });
 
   it('scopes Idempotency-Key per API key: the same key name never crosses, so it cannot be squatted', async () => {

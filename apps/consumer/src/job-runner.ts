@@ -1,4 +1,7 @@
 import {
+  identityOf,
+  modelLabel,
+  modelRef,
   FINISH_JOB_ALREADY_FINISHED,
   FINISH_JOB_MISSING,
   FINISH_JOB_WRITTEN,
@@ -145,9 +148,13 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     );
   }, MAX_BATCH);
 
+  // Every finished job names the model that ran it (model-identity.ts); a model without a name, none.
+  const identity = identityOf(model);
+  const [ref, label] = identity ? [modelRef(identity), modelLabel(identity)] : ['', ''];
+
   // One key and four arguments per job; failures and jobs with an owner add three arguments.
   const finishJob = createCallBatcher<Outcome, number>((outcomes) => {
-    const scriptKeys = new ScriptKeys([keys.jobs, keys.dead, keys.backlogBytes]);
+    const scriptKeys = new ScriptKeys([keys.jobs, keys.dead, keys.backlogBytes, keys.models]);
     for (const { job } of outcomes) scriptKeys.keys.push(keys.job(job.id));
     const perJob: string[] = [];
     const extras: string[] = [];
@@ -165,6 +172,8 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       String(deps.deadLetterMaxLength),
       keys.jobPrefix,
       String(outcomes.length),
+      ref,
+      label,
       ...perJob,
       ...extras,
     );

@@ -273,10 +273,11 @@ describe('script arguments', () => {
     // The TTL is the only bad argument.
     const finish = h.redis.eval(
       FINISH_JOBS_LUA,
-      4,
+      5,
       h.keys.jobs,
       h.keys.dead,
       h.keys.backlogBytes,
+      h.keys.models,
       h.keys.job(id),
       h.keys.group,
       '-1',
@@ -284,6 +285,8 @@ describe('script arguments', () => {
       '100',
       h.keys.jobPrefix,
       '1',
+      '',
+      '',
       entryId,
       'succeeded',
       'result',

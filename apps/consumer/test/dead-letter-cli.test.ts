@@ -16,7 +16,7 @@ function foretell(h: Harness, ...args: string[]): Promise<CliRun> {
 /** A job that failed for good (its model always throws), and a poison entry, both dead-lettered. */
 async function deadLetters(): Promise<{ h: Harness; jobId: string; poisonEntry: string }> {
   const h = harnesses.create({
-    model: { predict: () => Promise.reject(new Error('model offline')) },
+    model: { name: 'offline', version: '1', predict: () => Promise.reject(new Error('model offline')) },
     settings: { retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 } },
   });
   await h.consumer.start();
@@ -82,7 +82,9 @@ describe('foretell dead (the built CLI)', () => {
     expect(replay.code).toBe(0);
     expect(replay.stdout).toContain(`as job ${jobId}: queued again`);
     expect(await h.redis.hgetall(h.keys.job(jobId))).toMatchObject({ status: 'queued', attempts: '0' });
+    // What the failed run wrote is gone: its reason, and the model that failed it.
     expect(await h.redis.hexists(h.keys.job(jobId), 'reason')).toBe(0);
+    expect(await h.redis.hexists(h.keys.job(jobId), 'model')).toBe(0);
     expect(await h.redis.xlen(h.keys.dead)).toBe(1);
 
     const healthy = harnesses.create({ prefix: h.prefix });

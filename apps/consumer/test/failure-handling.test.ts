@@ -1,4 +1,4 @@
-import { mockResult, MODEL_FAILURE_REASON, NonRetryableError, type Model } from '@foretell/shared';
+import { mockResult, MODEL_FAILURE_REASON, modelRef, NonRetryableError, type Model } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { retryDelayMs } from '../src/retry-policy.js';
@@ -112,6 +112,9 @@ describe('retries', () => {
     const hash = await h.redis.hgetall(h.keys.job(id));
     // The client reads a generic reason; the model's own message is kept in the dead letter.
     expect(hash).toMatchObject({ status: 'failed', reason: MODEL_FAILURE_REASON, attempts: '3' });
+    // A model without a name (built in a test; every loaded model has one) is not recorded.
+    expect(hash.model).toBeUndefined();
+    expect(await h.redis.exists(h.keys.models)).toBe(0);
     const dead = await h.redis.xrange(h.keys.dead, '-', '+');
     expect(dead.map(([, fields]) => fields)).toEqual([
       ['id', id, 'input', 'hopeless', 'reason', 'flaky failure 3', 'attempts', '3'],
@@ -125,6 +128,8 @@ describe('retries', () => {
     let calls = 0;
     const h = harnesses.create({
       model: {
+        name: 'picky',
+        version: '2.0',
         predict: async () => {
           calls += 1;
           throw new NonRetryableError('input is not English');
@@ -136,6 +141,12 @@ describe('retries', () => {
     await waitFor(async () => (await h.redis.hget(h.keys.job(id), 'status')) === 'failed', { what: 'failure' });
     expect(calls).toBe(1);
     expect(await h.redis.hget(h.keys.job(id), 'reason')).toBe('input is not English');
+    // The failed job and its dead letter name the model that failed it.
+    const ref = modelRef({ name: 'picky', version: '2.0' });
+    expect(await h.redis.hget(h.keys.job(id), 'model')).toBe(ref);
+    const [[, letter]] = (await h.redis.xrange(h.keys.dead, '-', '+')) as [[string, string[]]];
+    expect(letter.slice(-2)).toEqual(['model', ref]);
+    expect(await h.redis.hget(h.keys.models, ref)).toBe('picky 2.0');
     expect(h.consumer.stats.retried).toBe(0);
     expect(await h.redis.zcard(h.keys.retries)).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { mockResult, MODEL_FAILURE_REASON } from '@foretell/shared';
+import { MOCK_MODEL, mockResult, MODEL_FAILURE_REASON, modelRef } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { harnessPool, type Harness } from './consumer-harness.js';
@@ -48,8 +48,10 @@ describe('the stream consumer', () => {
     expect(hash.result).toBe(mockResult('Sample input data for the model'));
     expect(hash.attempts).toBe('1');
     expect(Number(hash.finished)).toBeGreaterThanOrEqual(before);
-    // Kept small: a finished job drops its creation and start times.
-    expect(Object.keys(hash).sort()).toEqual(['attempts', 'finished', 'input', 'result', 'status']);
+    // Kept small: a finished job drops its creation and start times, and names its model by a short ref.
+    expect(Object.keys(hash).sort()).toEqual(['attempts', 'finished', 'input', 'model', 'result', 'status']);
+    expect(hash.model).toBe(modelRef(MOCK_MODEL));
+    expect(await h.redis.hgetall(h.keys.models)).toEqual({ [modelRef(MOCK_MODEL)]: 'mock 1.0.0' });
     const ttl = await h.redis.ttl(h.keys.job(id));
     expect(ttl).toBeGreaterThan(1200);
     expect(ttl).toBeLessThanOrEqual(1234);

@@ -4,6 +4,7 @@ export * from './job-record.js';
 export * from './mock-model.js';
 export * from './model-batcher.js';
 export * from './model-codec.js';
+export * from './model-identity.js';
 export * from './model-loader.js';
 export { workerCount } from './model-pool.js';
 export * from './model.js';

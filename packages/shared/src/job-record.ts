@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { MODEL_REF_PATTERN } from './model-identity.js';
 
 export const JobStatusSchema = Type.Union([
   Type.Literal('queued'),
@@ -31,7 +32,8 @@ export const MODEL_FAILURE_REASON = 'The model failed to make a prediction.';
  * but readable: they are repeated in every hash, and operators read them with
  * `redis-cli HGETALL`. Queued: status, input, attempts, created; running: also
  * started; finished: status, input, result or reason, attempts, finished.
- * `owner` is there from the start when API keys are on. While a job waits for
+ * `owner` is there from the start when API keys are on; `model` once the
+ * job finished, if the model has a name (see model-identity.ts). While a job waits for
  * a retry, `reason` is the failed attempt's error (GET shows it only once the
  * job has failed for good, and then it is the client's reason).
  */
@@ -46,6 +48,8 @@ export const JobRecordSchema = Type.Object({
   started: Type.Optional(EpochMsSchema),
   finished: Type.Optional(EpochMsSchema),
   owner: Type.Optional(OwnerIdSchema),
+  /** The ref of the model that finished the job (`redisKeys().models` names it). */
+  model: Type.Optional(Type.String({ pattern: MODEL_REF_PATTERN })),
 });
 export type JobRecord = Static<typeof JobRecordSchema>;
 

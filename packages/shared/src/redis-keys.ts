@@ -42,6 +42,12 @@ export interface RedisKeys {
    * `:{keyId}`): strings of a count with a TTL of one window.
    */
   readonly rateLimits: string;
+  /**
+   * Hash naming the models that finished jobs: field a model's ref (8 hex
+   * digits, `modelRef()`), value "name version". A finished job's `model`
+   * field holds the ref. One field per model ever served; never expires.
+   */
+  readonly models: string;
 }
 
 export const DEFAULT_KEY_PREFIX = 'foretell';
@@ -62,5 +68,6 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     backlogBytes: `${prefix}:backlog-bytes`,
     ownerJobs: (ownerId: string) => `${prefix}:owner:${ownerId}:jobs`,
     rateLimits: `${prefix}:rate`,
+    models: `${prefix}:models`,
   });
 }

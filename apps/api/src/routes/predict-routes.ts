@@ -1,4 +1,11 @@
-import { AsyncAcceptedSchema, MESSAGES, PredictionFailedSchema, predictionSchemasFor } from '@foretell/shared';
+import {
+  AsyncAcceptedSchema,
+  identityOf,
+  MESSAGES,
+  PredictionFailedSchema,
+  predictionSchemasFor,
+  type ModelIdentity,
+} from '@foretell/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import type { AccessControl } from '../auth/access-control.js';
@@ -123,6 +130,16 @@ const headersTooLarge = errorResponse("The request headers are over Node's limit
   code: 'HEADERS_TOO_LARGE',
 });
 
+/** The headers naming the model that made an answer (sync, or a finished job's). */
+function modelHeadersOf({ name, version }: ModelIdentity): Record<string, string> {
+  return { 'foretell-model-name': name, 'foretell-model-version': version };
+}
+
+const ModelHeaders = {
+  'Foretell-Model-Name': { type: 'string', description: 'The model that answered, e.g. `mock`.' },
+  'Foretell-Model-Version': { type: 'string', description: 'Its version, e.g. `1.0.0`.' },
+} as const;
+
 export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (
   app,
   { predictions, access, model },
@@ -133,10 +150,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
   // The model's own schemas when it declared them (its inputs and results are JSON), the contract's strings otherwise.
   const shapes = predictionSchemasFor(model.schemas);
   // Built once: every sync answer names the model that made it (the loader checked both are header-safe).
-  const modelHeaders =
-    model.name === undefined || model.version === undefined
-      ? undefined
-      : { 'foretell-model-name': model.name, 'foretell-model-version': model.version };
+  const identity = identityOf(model);
+  const modelHeaders = identity && modelHeadersOf(identity);
   const get = keyedSchema(access, false);
 
   app.post(
@@ -152,10 +167,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           200: {
             ...shapes.output,
             description: 'The model ran synchronously.',
-            headers: {
-              'Foretell-Model-Name': { type: 'string', description: 'The model that answered, e.g. `mock`.' },
-              'Foretell-Model-Version': { type: 'string', description: 'Its version, e.g. `1.0.0`.' },
-            },
+            headers: ModelHeaders,
           },
           202: {
             ...AsyncAcceptedSchema,
@@ -252,7 +264,11 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           }),
         }),
         response: {
-          200: { ...shapes.found, description: 'The job finished; `output` holds the result.' },
+          200: {
+            ...shapes.found,
+            description: 'The job finished; `output` holds the result. The headers name the model that made it.',
+            headers: ModelHeaders,
+          },
           400: {
             ...errorResponse('The job is queued or running; retry after `Retry-After` seconds.', {
               error: MESSAGES.stillProcessing,
@@ -268,7 +284,11 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           ),
           408: requestTimeout,
           431: headersTooLarge,
-          500: { ...PredictionFailedSchema, description: 'The job failed for good; `reason` says why.' },
+          500: {
+            ...PredictionFailedSchema,
+            description: 'The job failed for good; `reason` says why. The headers name the model that failed it.',
+            headers: ModelHeaders,
+          },
           503: RedisUnavailableResponse,
           ...get.responses,
         },
@@ -279,6 +299,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
       const lookup = await predictions.lookup(id, request.apiKeyId ?? undefined);
       switch (lookup.kind) {
         case 'succeeded':
+          if (lookup.model) void reply.headers(modelHeadersOf(lookup.model));
           return reply.send({ prediction_id: id, output: lookup.output });
         case 'pending':
           return reply
@@ -288,6 +309,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
         case 'not-found':
           return reply.code(404).send({ error: MESSAGES.notFound });
         case 'failed':
+          if (lookup.model) void reply.headers(modelHeadersOf(lookup.model));
           return reply
             .code(500)
             .send({ error: MESSAGES.failed, prediction_id: id, status: 'failed', reason: lookup.reason });

@@ -6,7 +6,9 @@ import { luaScript } from './lua-prelude.js';
  * deleted (their bytes leave the backlog count), then per job HSET the
  * outcome, renew the TTL, PUBLISH the id, take it out of its owner's set (a
  * failed job is also appended to the dead-letter stream, trimmed to about
- * its cap). A finished job keeps `finished` but drops `created` and
+ * its cap). A finished job records the ref of the model that ran it
+ * (`model`, with the model's name and version set in the models registry
+ * once per call). A finished job keeps `finished` but drops `created` and
  * `started` (and a success the `reason` of an earlier attempt): fewer fields
  * are what keeps a small job's hash in a smaller allocation (see the
  * README's memory figure); the queue and run times are in the consumer's
@@ -22,18 +24,21 @@ import { luaScript } from './lua-prelude.js';
  * KEYS[1]       jobs stream
  * KEYS[2]       dead-letter stream
  * KEYS[3]       backlog bytes counter
- * KEYS[4..3+n]  the jobs' hashes, in order
- * KEYS[4+n..]   their owners' sets, each once
+ * KEYS[4]       models registry (hash: ref → "name version")
+ * KEYS[5..4+n]  the jobs' hashes, in order
+ * KEYS[5+n..]   their owners' sets, each once
  * ARGV[1]       consumer group
  * ARGV[2]       TTL in seconds from now
  * ARGV[3]       pub/sub channel announcing finished ids
  * ARGV[4]       dead-letter stream cap (approximate: MAXLEN ~)
  * ARGV[5]       job hash key prefix: a job's id is its hash key after it
  * ARGV[6]       n, the number of jobs
- * ARGV[7..6+4n] per job, four values: stream entry id, outcome ('succeeded',
+ * ARGV[7]       the model's ref ('' for a model without a name: no `model` field)
+ * ARGV[8]       the model's "name version", what the registry holds for the ref
+ * ARGV[9..8+4n] per job, four values: stream entry id, outcome ('succeeded',
  *               'failed' or 'release'), result or the client's reason, the
  *               bytes of the entry's input
- * ARGV[7+4n..]  then three values per extra: a job's position (1..n) and
+ * ARGV[9+4n..]  then three values per extra: a job's position (1..n) and
  *               'detail' with the reason kept in its dead letter (a failed
  *               job), or 'owner' with the index in KEYS of its owner's set
  * Returns       per job, in order: 1 written; 0 hash missing; -1 outcome
@@ -42,21 +47,23 @@ import { luaScript } from './lua-prelude.js';
 export const FINISH_JOBS_LUA = luaScript(
   { allowOom: true },
   `
-local stream, dead, bytes_key, group, channel, prefix = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[5]
+local stream, dead, bytes_key, models, group, channel, prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3], ARGV[5]
 local ttl = int_arg(ARGV[2], 'TTL', 1, MAX_TTL)
 local dead_cap = int_arg(ARGV[4], 'dead-letter cap', 1, MAX_COUNT)
-local count = int_arg(ARGV[6], 'number of jobs', 0, #KEYS - 3)
-local extras_at = 7 + 4 * count
+local count = int_arg(ARGV[6], 'number of jobs', 0, #KEYS - 4)
+local model, model_label = ARGV[7], ARGV[8]
+if model ~= '' and (not string.match(model, '^%x%x%x%x%x%x%x%x$') or model_label == '') then fail('bad model ref ' .. tostring(model)) end
+local extras_at = 9 + 4 * count
 if #ARGV < extras_at - 1 then fail('expected 4 arguments per job') end
 groups_of(extras_at, 3)
 local entries, bytes = {}, {}
 for i = 1, count do
-  local at = 3 + 4 * i
+  local at = 5 + 4 * i
   local outcome = ARGV[at + 1]
   if outcome ~= 'succeeded' and outcome ~= 'failed' and outcome ~= 'release' then
     fail('unknown outcome ' .. tostring(outcome))
   end
-  if string.sub(KEYS[3 + i], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[3 + i]) end
+  if string.sub(KEYS[4 + i], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[4 + i]) end
   entries[i] = ARGV[at]
   bytes[i] = int_arg(ARGV[at + 3], 'entry bytes', 0, MAX_COUNT)
 end
@@ -74,10 +81,10 @@ end
 
 release_entries(stream, group, bytes_key, entries, bytes)
 local now = ms_text(now_ms())
-local written = {}
+local written, registered = {}, model == ''
 for i = 1, count do
-  local at = 3 + 4 * i
-  local hash, outcome, owner = KEYS[3 + i], ARGV[at + 1], owners[i]
+  local at = 5 + 4 * i
+  local hash, outcome, owner = KEYS[4 + i], ARGV[at + 1], owners[i]
   local id = string.sub(hash, #prefix + 1)
   local status = outcome ~= 'release' and redis.call('HGET', hash, 'status')
   if outcome == 'release' then
@@ -90,11 +97,21 @@ for i = 1, count do
   elseif status == 'succeeded' or status == 'failed' then
     written[i] = -1
   else
+    if not registered then
+      -- Once per call and only with a job to name it: HSET of the same value is idempotent.
+      redis.call('HSET', models, model, model_label)
+      registered = true
+    end
+    local record = {'HSET', hash, 'status', outcome, outcome == 'succeeded' and 'result' or 'reason', ARGV[at + 2],
+      'finished', now}
+    if model ~= '' then
+      record[9] = 'model'
+      record[10] = model
+    end
+    redis.call(unpack(record))
     if outcome == 'succeeded' then
-      redis.call('HSET', hash, 'status', 'succeeded', 'result', ARGV[at + 2], 'finished', now)
       redis.call('HDEL', hash, 'created', 'started', 'reason')
     else
-      redis.call('HSET', hash, 'status', 'failed', 'reason', ARGV[at + 2], 'finished', now)
       redis.call('HDEL', hash, 'created', 'started')
       local stored = redis.call('HMGET', hash, 'input', 'attempts', 'owner')
       local letter = {'XADD', dead, 'MAXLEN', '~', dead_cap, '*', 'id', id, 'input', stored[1] or '',
@@ -102,6 +119,10 @@ for i = 1, count do
       if stored[3] then
         letter[#letter + 1] = 'owner'
         letter[#letter + 1] = stored[3]
+      end
+      if model ~= '' then
+        letter[#letter + 1] = 'model'
+        letter[#letter + 1] = model
       end
       redis.call(unpack(letter))
     end

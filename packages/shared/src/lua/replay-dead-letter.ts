@@ -29,7 +29,7 @@ if #KEYS ~= (owner ~= '' and 5 or 4) then fail('expected a key per argument, got
 if not redis.call('XRANGE', dead, entry, entry)[1] then return 0 end
 
 local now = now_ms()
-redis.call('HDEL', job_key, 'result', 'reason', 'started', 'finished')
+redis.call('HDEL', job_key, 'result', 'reason', 'started', 'finished', 'model')
 redis.call('HSET', job_key, 'status', 'queued', 'input', input, 'attempts', '0', 'created', ms_text(now))
 if owner_key then redis.call('HSET', job_key, 'owner', owner) end
 redis.call('EXPIRE', job_key, ttl)
