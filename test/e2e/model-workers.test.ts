@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { redisKeys } from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
 import { waitForApi, waitForLog, type AppProcess } from '../support/app-process.js';
@@ -91,6 +94,38 @@ describe('MODEL_WORKERS in the API', () => {
     expect(errors).toEqual([
       'foretell api: load() of MODEL_MODULE test/fixtures/model-load-fails.mjs failed: weights file is corrupt',
     ]);
+  });
+});
+
+describe('the copies of the model in worker threads', () => {
+  it('are loaded, one per thread, before the apps are ready, and each is closed when they stop', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'foretell-thread-lifecycle-'));
+    try {
+      const logs = { api: join(dir, 'api.log'), consumer: join(dir, 'consumer.log') };
+      const model = { MODEL_MODULE: 'test/fixtures/model-lifecycle.mjs', MODEL_WORKERS: '2' };
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const api = start('api', { ...model, FIXTURE_LIFECYCLE_LOG: logs.api, PORT: String(port), HOST: '127.0.0.1' });
+      const consumer = start('consumer', {
+        ...model,
+        FIXTURE_LIFECYCLE_LOG: logs.consumer,
+        CONSUMER_NAME: `${apps.prefix}-lifecycle`,
+      });
+      await waitForLog(consumer, 'consumer started');
+      await waitForApi(base, '/ready', () => api.assertRunning());
+      expect(await readFile(logs.api, 'utf8')).toBe('load\nload\n');
+      expect(await readFile(logs.consumer, 'utf8')).toBe('load\nload\n');
+      // A copy that served closes too.
+      expect((await fetchClient(base).post({ input: 'hi' })).body).toBe('{"input":"hi","result":"HI"}');
+
+      api.child.kill('SIGTERM');
+      consumer.child.kill('SIGTERM');
+      expect([await api.exited, await consumer.exited]).toEqual([0, 0]);
+      expect(await readFile(logs.api, 'utf8')).toBe('load\nload\nclose\nclose\n');
+      expect(await readFile(logs.consumer, 'utf8')).toBe('load\nload\nclose\nclose\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

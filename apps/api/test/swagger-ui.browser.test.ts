@@ -1,4 +1,4 @@
-import { createMockModel, MESSAGES, mockResult } from '@foretell/shared';
+import { createMockModel, loadModel, MESSAGES, mockResult } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -61,7 +61,9 @@ async function execute(op: Locator): Promise<LiveResponse> {
  * for the file, a fresh tab on /docs for each test, whose requests must all
  * stay on the app and whose page must raise no error. Returns this test's tab.
  */
-function useDocsInChromium(deps: (t: TestRedis) => Parameters<typeof buildApp>[0]): {
+function useDocsInChromium(
+  deps: (t: TestRedis) => Parameters<typeof buildApp>[0] | Promise<Parameters<typeof buildApp>[0]>,
+): {
   tab: () => LocalPage;
   redis: () => TestRedis;
 } {
@@ -73,7 +75,7 @@ function useDocsInChromium(deps: (t: TestRedis) => Parameters<typeof buildApp>[0
 
   beforeAll(async () => {
     t = testRedis();
-    app = await buildApp(deps(t));
+    app = await buildApp(await deps(t));
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the app is not listening on TCP');
@@ -251,3 +253,58 @@ describe('Swagger UI with API keys, in headless Chromium', { timeout: 60_000 }, 
     expect(await locked('get', '/ready')).toBe(0);
   });
 });
+
+describe(
+  'Swagger UI with the example model (@foretell/sentiment-model), in headless Chromium',
+  { timeout: 60_000 },
+  () => {
+    const { tab } = useDocsInChromium(async (t) => {
+      const model = await loadModel({
+        MODEL_MODULE: '@foretell/sentiment-model',
+        MODEL_MIN_LATENCY_MS: 0,
+        MODEL_MAX_LATENCY_MS: 0,
+        MODEL_MAX_BATCH_SIZE: 32,
+        MODEL_MAX_BATCH_DELAY_MS: 0,
+        MODEL_WORKERS: 0,
+      });
+      await model.load?.();
+      return {
+        config: { ...loadApiConfig({}), KEY_PREFIX: t.prefix, RESULT_TTL_SECONDS: 60, SYNC_TIMEOUT_MS: 5000 },
+        redis: t.redis,
+        model,
+      };
+    });
+
+    it("offers the model's own input example, runs it (200, the model's result), and refuses an input off its schema (400)", async () => {
+      const page = tab().page;
+      const op = operation(page, 'post', '/predict');
+      // The 200 answer's example is the model's result schema, not the mock's strings.
+      await op.locator('.opblock-summary-control').click();
+      const example = op.locator('.responses-wrapper .response[data-code="200"] pre.example').first();
+      await example.waitFor();
+      expect(JSON.parse(visibleText(await example.textContent()))).toEqual({
+        input: { text: 'I love this movie, the acting is great.' },
+        result: { label: 'positive', score: 0.5 },
+      });
+      await op.locator('.opblock-summary-control').click();
+
+      // Execute the body the UI filled in from the model's input schema, untouched.
+      await tryItOut(op);
+      const body = op.locator('textarea.body-param__text');
+      expect(JSON.parse(await body.inputValue())).toEqual({
+        input: { text: 'I love this movie, the acting is great.' },
+      });
+      const served = await execute(op);
+      expect(served.status).toBe('200');
+      expect(JSON.parse(served.body)).toEqual({
+        input: { text: 'I love this movie, the acting is great.' },
+        result: { label: 'positive', score: 0.485 },
+      });
+
+      await body.fill('{"input": {"text": ""}}');
+      const refused = await execute(op);
+      expect(refused.status).toBe('400');
+      expect(JSON.parse(refused.body)).toHaveProperty('error');
+    });
+  },
+);

@@ -1,10 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { batchingPredict } from './model-batcher.js';
 import { onText, schemasOf, servesInBatches, type ValuePredict } from './model-codec.js';
 import { batchSettingsOf, type ModelSettings } from './model-loader.js';
 import type { Model, ModelDefinition } from './model.js';
-import type { SerializedError, WorkerNotice, WorkerOutcome, WorkerSetup, WorkerTask } from './model-worker.js';
+import {
+  CLOSE_REQUEST,
+  type SerializedError,
+  type WorkerNotice,
+  type WorkerOutcome,
+  type WorkerSetup,
+  type WorkerTask,
+} from './model-worker-protocol.js';
+
+// How long close() waits for the threads' copies to close before it ends them anyway.
+const THREAD_CLOSE_TIMEOUT_MS = 10_000;
 
 /** MODEL_WORKERS as configured (`auto`, or a count) as a number of threads. */
 export function workerCount(value: string): number {
@@ -31,15 +43,17 @@ function isNotice(message: unknown): message is WorkerNotice {
  * its task runs, the pool ends that thread (the only way to stop synchronous
  * work) and starts another, which loads the model again. `capacity` (what
  * the consumer takes at most) is twice what the threads run at once.
+ * close() has every thread close its copy, then ends the threads.
  */
 export function createModelPool(
   definition: ModelDefinition,
-  setup: Omit<WorkerSetup, 'settings'> & { readonly settings: ModelSettings },
+  setup: Pick<WorkerSetup, 'env' | 'cwd'> & { readonly settings: ModelSettings },
 ): Model {
   const threads = setup.settings.MODEL_WORKERS;
   const batching = batchSettingsOf(setup.settings);
   const workerSetup: WorkerSetup = {
     settings: setup.settings,
+    closeChannel: `foretell-model-pool:${randomUUID()}`,
     // Plain strings only: the environment object itself cannot be cloned into a thread.
     env: Object.fromEntries(Object.entries(setup.env).filter(([, value]) => value !== undefined)),
     cwd: setup.cwd,
@@ -58,10 +72,17 @@ export function createModelPool(
   let loaded = 0;
   let loadFailure: Error | undefined;
   const waiting = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
+  // Threads with a loaded copy, by threadId; close() waits for those alive to close theirs.
+  const loadedThreads = new Set<number>();
+  const closing = { replied: (_threadId: number, _failure?: string) => undefined as void };
   pool.on('message', (message: unknown) => {
     if (!isNotice(message)) return;
-    if (message.foretell === 'loaded') loaded += 1;
-    else loadFailure ??= new Error(message.message);
+    if (message.foretell === 'closed') return closing.replied(message.threadId);
+    if (message.foretell === 'close-failed') return closing.replied(message.threadId, message.message);
+    if (message.foretell === 'loaded') {
+      loaded += 1;
+      loadedThreads.add(message.threadId);
+    } else loadFailure ??= new Error(message.message);
     for (const waiter of waiting) {
       if (loadFailure) waiter.reject(loadFailure);
       else if (loaded >= threads) waiter.resolve();
@@ -101,6 +122,27 @@ export function createModelPool(
         else if (loaded >= threads) resolve();
         else waiting.add({ resolve, reject });
       }),
-    close: () => pool.destroy(),
+    async close() {
+      const alive = new Set(pool.threads.map((thread) => thread.threadId));
+      const open = new Set([...loadedThreads].filter((id) => alive.has(id)));
+      let failure: string | undefined;
+      if (open.size > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, THREAD_CLOSE_TIMEOUT_MS);
+          closing.replied = (threadId, message) => {
+            failure ??= message;
+            open.delete(threadId);
+            if (open.size > 0) return;
+            clearTimeout(timer);
+            resolve();
+          };
+          const channel = new BroadcastChannel(workerSetup.closeChannel);
+          channel.postMessage(CLOSE_REQUEST);
+          channel.close();
+        });
+      }
+      await pool.destroy();
+      if (failure !== undefined) throw new Error(failure);
+    },
   };
 }

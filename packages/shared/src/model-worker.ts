@@ -1,40 +1,20 @@
 // The module each worker thread of the model pool runs (model-pool.ts): it
 // loads its own copy of the model (createModel, then load()) before it takes
-// any task, then runs batches of inputs. Outcomes cross back to the main
-// thread as plain data: a structured clone of an Error would drop `retryable`.
-import { parentPort, workerData } from 'node:worker_threads';
+// any task, then runs batches of inputs, and closes its copy when the pool
+// asks (on shutdown). Outcomes cross back to the main thread as plain data: a
+// structured clone of an Error would drop `retryable`.
+import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import type { ModelDefinition, PredictOptions } from './model.js';
+import {
+  CLOSE_REQUEST,
+  serializeError,
+  type WorkerNotice,
+  type WorkerOutcome,
+  type WorkerSetup,
+  type WorkerTask,
+} from './model-worker-protocol.js';
 import { outcomeCountError } from './model-batcher.js';
-import { loadDefinition, type ModelSettings } from './model-loader.js';
-
-export interface WorkerSetup {
-  readonly settings: ModelSettings;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-}
-
-/** What the pool's threads tell the main thread, besides task results. */
-export type WorkerNotice =
-  { readonly foretell: 'loaded' } | { readonly foretell: 'load-failed'; readonly message: string };
-
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly retryable?: boolean;
-}
-
-export type WorkerOutcome = { readonly result: unknown } | { readonly error: SerializedError };
-
-export interface WorkerTask {
-  /** Values: a JSON model's inputs are parsed in the main thread (model-codec.ts). */
-  readonly inputs: readonly unknown[];
-}
-
-export function serializeError(error: unknown): SerializedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const { retryable } = error as { retryable?: unknown };
-  return { name: error.name, message: error.message, ...(retryable === false && { retryable: false }) };
-}
+import { loadDefinition } from './model-loader.js';
 
 function notify(notice: WorkerNotice): void {
   parentPort?.postMessage(notice);
@@ -50,7 +30,24 @@ try {
   notify({ foretell: 'load-failed', message: error instanceof Error ? error.message : String(error) });
   throw error;
 }
-notify({ foretell: 'loaded' });
+notify({ foretell: 'loaded', threadId });
+
+// Listened to only once loaded: a thread still loading (one started again
+// after an abort) is ended by the pool without a close, as its copy never served.
+const closing = new BroadcastChannel(setup.closeChannel);
+// The channel alone must not keep the thread alive.
+closing.unref();
+closing.onmessage = (event) => {
+  if ((event as { data?: unknown }).data !== CLOSE_REQUEST) return;
+  closing.close();
+  Promise.resolve()
+    .then(() => definition.close?.())
+    .then(
+      () => notify({ foretell: 'closed', threadId }),
+      (error: unknown) =>
+        notify({ foretell: 'close-failed', threadId, message: error instanceof Error ? error.message : String(error) }),
+    );
+};
 
 // A running task is stopped by ending its thread (the pool does, on abort):
 // the model's own signal never fires here.
