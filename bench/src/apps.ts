@@ -20,6 +20,8 @@ export interface AppOptions {
    * worker threads loads after the API listens (503 MODEL_LOADING meanwhile).
    */
   readonly waitForModel?: boolean;
+  /** The body of that sync POST: a model with an input schema refuses the bench's string input. */
+  readonly probeBody?: string;
 }
 
 function spawnApp(context: ScenarioContext, app: EntryName, { label, prefix, env }: AppOptions, own: object) {
@@ -64,7 +66,8 @@ export async function startApi(context: ScenarioContext, options: AppOptions): P
     if (options.waitForModel) {
       await waitFor(
         async () => {
-          const response = await fetch(`${url}/predict`, { method: 'POST', headers: JSON_HEADERS, body: PREDICT_BODY });
+          const body = options.probeBody ?? PREDICT_BODY;
+          const response = await fetch(`${url}/predict`, { method: 'POST', headers: JSON_HEADERS, body });
           await response.body?.cancel();
           return response.status === 200;
         },

@@ -1,6 +1,7 @@
 import type { Scenario } from '../scenario.js';
 import { asyncPredict } from './async-predict.js';
 import { backlogDrain } from './backlog-drain.js';
+import { exampleModel } from './example-model.js';
 import { getPrediction } from './get-prediction.js';
 import { jobMemory } from './job-memory.js';
 import { modelBatching } from './model-batching.js';
@@ -18,4 +19,5 @@ export const SCENARIOS: readonly Scenario[] = [
   slowModel,
   modelWorkers,
   modelBatching,
+  exampleModel,
 ];

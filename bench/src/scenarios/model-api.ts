@@ -8,15 +8,15 @@ export function benchModel(file: string): string {
   return fileURLToPath(new URL(`../../models/${file}`, import.meta.url));
 }
 
-/** Sync POST /predict on `api`, with the API's CPU reported. */
-export function syncLoad(api: RunningApi, connections: number): LoadSpec {
+/** Sync POST /predict of `body` (default: the bench's string input) on `api`, with the API's CPU reported. */
+export function syncLoad(api: RunningApi, connections: number, body: string = PREDICT_BODY): LoadSpec {
   return {
     url: api.url,
     connections,
     method: 'POST',
     path: '/predict',
     headers: JSON_HEADERS,
-    body: PREDICT_BODY,
+    body,
     expectStatus: 200,
     ...(api.process.pid !== undefined && { serverPid: api.process.pid }),
   };
@@ -28,8 +28,15 @@ export async function withModelApi<T>(
   label: string,
   env: Readonly<Record<string, string>>,
   use: (api: RunningApi) => Promise<T>,
+  probeBody?: string,
 ): Promise<T> {
-  const api = await startApi(context, { label, prefix: `bench-${label}`, waitForModel: true, env });
+  const api = await startApi(context, {
+    label,
+    prefix: `bench-${label}`,
+    waitForModel: true,
+    env,
+    ...(probeBody !== undefined && { probeBody }),
+  });
   try {
     return await use(api);
   } finally {
