@@ -49,7 +49,8 @@ async function drainRate(
  */
 export const exampleModel: Scenario = {
   name: 'sentiment',
-  summary: 'the example model (@foretell/sentiment-model, MODEL_WORKERS=auto): sync req/s and jobs/s, vs the mock model',
+  summary:
+    'the example model (@foretell/sentiment-model, MODEL_WORKERS=auto): sync req/s and jobs/s, vs the mock model',
   async run(context) {
     const { settings } = context;
     context.log('sentiment: sync, the example model vs the mock model');
