@@ -11,6 +11,7 @@ export * from './model.js';
 export * from './prediction-schemas.js';
 export * from './redis-keys.js';
 export * from './redis-connection.js';
+export * from './metrics/metric-names.js';
 export * from './lua/dead-letter-entry.js';
 export * from './lua/enqueue-job.js';
 export * from './lua/finish-jobs.js';
