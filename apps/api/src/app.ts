@@ -1,4 +1,11 @@
-import { redisKeys, type Model } from '@foretell/shared';
+import {
+  createMetricsRegistry,
+  redisKeys,
+  registerQueueMetrics,
+  timedModel,
+  type Model,
+  type Registry,
+} from '@foretell/shared';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -8,12 +15,15 @@ import { drainOnClose } from './drain-on-close.js';
 import { answerFrameworkError, installErrorHandling } from './error-handler.js';
 import { capConnections, httpEdgeOptions, type HttpEdgeConfig } from './http-edge.js';
 import { createJobStore } from './job-store.js';
+import { installHttpMetrics } from './metrics/http-metrics.js';
+import { createPredictionMetrics } from './metrics/prediction-metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { typeBoxValidatorCompiler } from './validator-compiler.js';
 import { formatValidationErrors } from './validation-messages.js';
 import { createPredictionService } from './prediction-service.js';
 import { createReplicaWait } from './replica-wait.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
 import { predictRoutes } from './routes/predict-routes.js';
 
 export interface AppDeps {
@@ -42,6 +52,11 @@ export interface AppDeps {
   readonly isModelLoaded?: () => boolean;
   /** Defaults to no logging (tests). */
   readonly logger?: FastifyBaseLogger;
+  /**
+   * The registry /metrics serves; server.ts gives one with the process
+   * metrics. Default: a registry of this app's own metrics only.
+   */
+  readonly metrics?: Registry;
 }
 
 /**
@@ -55,6 +70,7 @@ export async function buildApp({
   logger,
   apiKeys = [],
   isModelLoaded = () => true,
+  metrics = createMetricsRegistry({ processMetrics: false }),
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...httpEdgeOptions(config),
@@ -72,6 +88,7 @@ export async function buildApp({
     logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(logger?.level ?? '') }),
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app, config);
+  installHttpMetrics(app, metrics);
 
   app.setValidatorCompiler(typeBoxValidatorCompiler);
   // JSON only: without this, Fastify parses text/plain too, and a plain-text
@@ -90,14 +107,21 @@ export async function buildApp({
     ...(access && config.DOCS_PUBLIC === 'false' && { docsHook: access.requireKey }),
   });
 
-  const store = createJobStore(redis, redisKeys(config.KEY_PREFIX), {
+  const keys = redisKeys(config.KEY_PREFIX);
+  registerQueueMetrics(metrics, redis, keys, {
+    onError: (error) => app.log.warn({ err: error }, 'queue metrics: Redis did not answer'),
+  });
+  // Every call of the model is timed, sync requests' here as jobs' in the consumer.
+  const served = timedModel(model, metrics);
+  const store = createJobStore(redis, keys, {
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     maxQueueLength: config.MAX_QUEUE_LENGTH,
     maxQueueBytes: config.MAX_QUEUE_BYTES ?? 0,
   });
   const predictions = createPredictionService({
-    model,
+    model: served,
     isModelLoaded,
+    metrics: createPredictionMetrics(metrics),
     store,
     syncTimeoutMs: config.SYNC_TIMEOUT_MS,
     maxSyncInFlight: config.MAX_SYNC_IN_FLIGHT,
@@ -107,5 +131,6 @@ export async function buildApp({
   });
   await app.register(predictRoutes, { predictions, access, model });
   await app.register(healthRoutes, { store, isModelLoaded });
+  await app.register(metricsRoutes, { registry: metrics });
   return app;
 }

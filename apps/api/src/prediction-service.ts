@@ -3,6 +3,7 @@ import type { JobRecord, Model, ModelIdentity } from '@foretell/shared';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
 import type { LazyAbort } from './lazy-abort.js';
+import type { PredictionMetrics } from './metrics/prediction-metrics.js';
 import type { ReplicaWait } from './replica-wait.js';
 
 /**
@@ -54,6 +55,8 @@ export interface PredictionServiceDeps {
   readonly maxSyncInFlight: number;
   /** With REDIS_WAIT_REPLICAS: an async job is answered 202 only once enough replicas have it. */
   readonly replicaWait?: ReplicaWait;
+  /** Counts each prediction's outcome (`foretell_predictions_total`). */
+  readonly metrics: PredictionMetrics;
 }
 
 /** The fingerprint an idempotency key is bound to: the body is `{input}` and nothing else. */
@@ -89,7 +92,7 @@ function toLookup(
 }
 
 export function createPredictionService(deps: PredictionServiceDeps): PredictionService {
-  const { model, isModelLoaded, store, syncTimeoutMs, maxSyncInFlight, replicaWait } = deps;
+  const { model, isModelLoaded, store, syncTimeoutMs, maxSyncInFlight, replicaWait, metrics } = deps;
   // A model with schemas takes and answers JSON: carried as JSON text (model-codec.ts), the values at the edges.
   const json = model.schemas !== undefined;
   const encode = json ? (value: unknown) => JSON.stringify(value) : (value: unknown) => value as string;
@@ -97,10 +100,45 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
   let syncInFlight = 0;
   const overloaded = { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS };
 
+  /** Stores and enqueues a job (see PredictionService.submit); throws what refuses it. */
+  async function enqueue(
+    value: unknown,
+    idempotencyKey: string | undefined,
+    owner: JobOwner | undefined,
+  ): Promise<{ id: string; replayed: boolean }> {
+    const input = encode(value);
+    const idempotency =
+      idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
+    const { outcome, id } = await store.enqueue({
+      id: randomUUID(),
+      input,
+      ...(idempotency && { idempotency }),
+      ...(owner && { owner }),
+    });
+    // A replay waits too: the first answer may have been this 503.
+    if ((outcome === 'queued' || outcome === 'replayed') && replicaWait && !(await replicaWait())) {
+      throw new AppError('NOT_REPLICATED', undefined, overloaded);
+    }
+    switch (outcome) {
+      case 'queued':
+        return { id, replayed: false };
+      case 'replayed':
+        return { id, replayed: true };
+      case 'conflict':
+        throw new AppError('IDEMPOTENCY_KEY_REUSED');
+      case 'full':
+        throw new AppError('QUEUE_FULL', undefined, overloaded);
+      case 'owner-full':
+        throw new AppError('TOO_MANY_JOBS', undefined, overloaded);
+    }
+  }
+
   return {
     async predictNow(input, cancel) {
-      if (!isModelLoaded()) throw new AppError('MODEL_LOADING', undefined, overloaded);
-      if (syncInFlight >= maxSyncInFlight) throw new AppError('SYNC_OVERLOADED', undefined, overloaded);
+      if (!isModelLoaded() || syncInFlight >= maxSyncInFlight) {
+        metrics.sync('refused');
+        throw new AppError(isModelLoaded() ? 'SYNC_OVERLOADED' : 'MODEL_LOADING', undefined, overloaded);
+      }
       syncInFlight += 1;
       // One lazy controller and one timer per request (cheaper than AbortSignal.any on the hot path).
       let timedOut = false;
@@ -113,8 +151,11 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
         const result: unknown = await model.predict(encode(input), cancel);
         // A plugged-in JavaScript model is not type-checked: anything but a string is its failure.
         if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
-        return { input, result: decode(result) };
+        const output = { input, result: decode(result) };
+        metrics.sync('succeeded');
+        return output;
       } catch (error) {
+        metrics.sync(timedOut ? 'timed_out' : 'failed');
         if (timedOut) throw new AppError('PREDICTION_TIMEOUT', undefined, { cause: error });
         throw new AppError('MODEL_FAILED', undefined, { cause: error });
       } finally {
@@ -124,30 +165,14 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
     },
 
     async submit(value, idempotencyKey, owner) {
-      const input = encode(value);
-      const idempotency =
-        idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
-      const { outcome, id } = await store.enqueue({
-        id: randomUUID(),
-        input,
-        ...(idempotency && { idempotency }),
-        ...(owner && { owner }),
-      });
-      // A replay waits too: the first answer may have been this 503.
-      if ((outcome === 'queued' || outcome === 'replayed') && replicaWait && !(await replicaWait())) {
-        throw new AppError('NOT_REPLICATED', undefined, overloaded);
-      }
-      switch (outcome) {
-        case 'queued':
-          return { id, replayed: false };
-        case 'replayed':
-          return { id, replayed: true };
-        case 'conflict':
-          throw new AppError('IDEMPOTENCY_KEY_REUSED');
-        case 'full':
-          throw new AppError('QUEUE_FULL', undefined, overloaded);
-        case 'owner-full':
-          throw new AppError('TOO_MANY_JOBS', undefined, overloaded);
+      try {
+        const submitted = await enqueue(value, idempotencyKey, owner);
+        metrics.async(submitted.replayed ? 'replayed' : 'queued');
+        return submitted;
+      } catch (error) {
+        // A cap, a conflicting Idempotency-Key, Redis full or away: nothing was queued.
+        metrics.async('refused');
+        throw error;
       }
     },
 

@@ -1,5 +1,12 @@
 import { hostname } from 'node:os';
-import { ConfigError, createProcessLogger, loadFailureMessage, loadModel, workerCount } from '@foretell/shared';
+import {
+  ConfigError,
+  createMetricsRegistry,
+  createProcessLogger,
+  loadFailureMessage,
+  loadModel,
+  workerCount,
+} from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { loadApiKeys } from './auth/access-config.js';
@@ -35,7 +42,15 @@ redis.options.connectionName = `foretell-api:${hostname()}-${process.pid}`;
 // say 503 until it has, async requests are queued meanwhile. A load that
 // fails stops the process with one line, as a module that does not fit does.
 let modelLoaded = model.load === undefined;
-const app = await buildApp({ config, redis, model, logger: log, apiKeys, isModelLoaded: () => modelLoaded });
+const app = await buildApp({
+  config,
+  redis,
+  model,
+  logger: log,
+  apiKeys,
+  isModelLoaded: () => modelLoaded,
+  metrics: createMetricsRegistry({ processMetrics: true }),
+});
 if (!modelLoaded) {
   void (async () => {
     try {

@@ -49,7 +49,18 @@ const EXPECTED: [path: string, method: string, statuses: string[]][] = [
 describe('the OpenAPI document at /docs/json', () => {
   it('is OpenAPI 3 and lists exactly the public routes', () => {
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths).sort()).toEqual(['/health', '/predict', '/predict/{prediction_id}', '/ready']);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/health',
+      '/metrics',
+      '/predict',
+      '/predict/{prediction_id}',
+      '/ready',
+    ]);
+  });
+
+  it("documents /metrics as Prometheus's text format, not JSON", () => {
+    const ok = doc.paths['/metrics']?.get?.responses['200'];
+    expect(Object.keys(ok?.content ?? {})).toEqual(['text/plain; version=0.0.4; charset=utf-8']);
   });
 
   it.each(EXPECTED)('%s %s documents every status with a JSON body schema', (path, method, statuses) => {
