@@ -89,7 +89,8 @@ export async function startApi(context: ScenarioContext, options: AppOptions): P
 /** The built consumer, once it has joined the group (its first XREADGROUP). */
 export async function startConsumer(context: ScenarioContext, options: AppOptions): Promise<BenchProcess> {
   const name = `bench-${options.label}`;
-  const child = spawnApp(context, 'consumer', options, { CONSUMER_NAME: name });
+  // METRICS_PORT 0: any free port, as the bench may run consumers side by side.
+  const child = spawnApp(context, 'consumer', options, { CONSUMER_NAME: name, METRICS_PORT: '0' });
   const keys = redisKeys(options.prefix);
   try {
     await waitFor(

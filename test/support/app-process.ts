@@ -34,7 +34,8 @@ export function startApp(app: keyof typeof ENTRIES, env: Record<string, string>)
   const entry = ENTRIES[app];
   const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    // A consumer's metrics port is any free one unless the test names it: consumers run side by side.
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...(app === 'consumer' && { METRICS_PORT: '0' }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -124,6 +124,8 @@ export async function spawnNpmStart(options: NpmStartOptions = {}): Promise<NpmS
       PORT: String(port),
       LOCAL_REDIS_PORT: String(redisPort),
       LOCAL_REDIS_DIR: dataDir,
+      // The consumer's metrics port: any free one, as several npm starts run at once.
+      METRICS_PORT: '0',
       ...gate.env,
       ...options.env,
     },

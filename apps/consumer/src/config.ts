@@ -19,6 +19,17 @@ export const ConsumerConfigSchema = Type.Object({
     default: '',
     description: 'Name of this consumer in the group; empty means `<hostname>-<pid>`, unique per process.',
   }),
+  METRICS_PORT: Type.Integer({
+    default: 9464,
+    minimum: 0,
+    maximum: 65535,
+    description: "Port of the consumer's own HTTP server: /metrics, /health, /ready; 0 picks a free port (logged).",
+  }),
+  METRICS_HOST: Type.String({
+    default: '0.0.0.0',
+    minLength: 1,
+    description: 'Address that server binds to.',
+  }),
   CONSUMER_BLOCK_MS: Type.Integer({
     default: 5000,
     minimum: 1,

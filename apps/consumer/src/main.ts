@@ -1,15 +1,20 @@
 import { hostname } from 'node:os';
 import {
   ConfigError,
+  createMetricsRegistry,
   createProcessLogger,
   createRedisConnection,
   loadFailureMessage,
   loadModel,
   workerCount,
   redisKeys,
+  registerQueueMetrics,
+  timedModel,
 } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
 import { loadConsumerConfig } from './config.js';
+import { registerConsumerMetrics } from './consumer-metrics.js';
+import { createMetricsServer, type Readiness } from './metrics-server.js';
 import { shutDown } from './shutdown.js';
 import { createConsumer } from './stream-consumer.js';
 
@@ -25,13 +30,16 @@ const config = (() => {
   }
 })();
 const log = createProcessLogger('consumer', config.LOG_LEVEL);
+const metrics = createMetricsRegistry({ processMetrics: true });
 // A module that cannot be loaded is a setting to fix: one line, as the API says it, not a stack.
-const model = await loadModel({ ...config, MODEL_WORKERS: workerCount(config.MODEL_WORKERS) }).catch(
+const loaded = await loadModel({ ...config, MODEL_WORKERS: workerCount(config.MODEL_WORKERS) }).catch(
   (error: unknown) => {
     process.stderr.write(`foretell consumer: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );
+// Every call of the model is timed (foretell_model_duration_seconds).
+const model = timedModel(loaded, metrics);
 
 // With worker threads or batches, no more jobs are taken than the model runs
 // at once and as much again (Model.capacity): an entry claimed but waiting for
@@ -58,10 +66,11 @@ const redis = createRedisConnection(
 );
 redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
 
+const keys = redisKeys(config.KEY_PREFIX);
 const consumer = createConsumer({
   redis,
   model,
-  keys: redisKeys(config.KEY_PREFIX),
+  keys,
   log,
   settings: {
     name: consumerName,
@@ -80,16 +89,50 @@ const consumer = createConsumer({
   },
 });
 
+registerConsumerMetrics(metrics, consumer);
+registerQueueMetrics(metrics, redis, keys, {
+  onError: (error) => log.warn({ err: error }, 'queue metrics: Redis did not answer'),
+});
+
+// /ready says what the consumer does: loading its model, reading jobs, or stopping.
+let phase: 'loading' | 'reading' | 'stopping' = 'loading';
+const readiness = (): Readiness => {
+  if (phase === 'loading') return { ready: false, reason: 'The model is still loading.' };
+  if (phase === 'stopping')
+    return { ready: false, reason: 'Stopping: finishing the jobs in hand, taking no new ones.' };
+  if (redis.status !== 'ready')
+    return { ready: false, reason: 'Redis is unreachable; reading resumes when it answers.' };
+  return { ready: true };
+};
+const metricsServer = createMetricsServer({ registry: metrics, readiness });
+// Before the model loads: /health answers, and /ready says it is loading.
+try {
+  const port = await metricsServer.listen(config.METRICS_PORT, config.METRICS_HOST);
+  log.info({ port, host: config.METRICS_HOST }, 'metrics, /health and /ready listening');
+} catch (error) {
+  const where = `${config.METRICS_HOST}:${config.METRICS_PORT}`;
+  const code = (error as NodeJS.ErrnoException).code;
+  process.stderr.write(
+    code === 'EADDRINUSE'
+      ? `foretell consumer: METRICS_PORT: ${where} is already in use; stop what listens there, or set METRICS_PORT to a free port (0: any).\n`
+      : `foretell consumer: METRICS_PORT: cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+}
+
 // Past the grace period, closing connections takes milliseconds; a stop that
 // takes longer than this margin on top is stuck, and is ended with exit 1.
 const CLOSE_MARGIN_MS = 5000;
 let stopRequested = false;
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + CLOSE_MARGIN_MS, logger: log }, async ({ signal, err }) => {
   stopRequested = true;
+  phase = 'stopping';
   if (err) log.error({ err }, 'shutting down after an unexpected error');
   else log.info({ signal }, 'shutting down: no new jobs, finishing the ones in hand');
   await shutDown({ consumer, redis, graceMs: config.SHUTDOWN_GRACE_MS, log });
   await Promise.resolve(model.close?.()).catch((error: unknown) => log.warn({ err: error }, 'model close failed'));
+  // Last: the port answers (/ready 503) while the consumer drains.
+  await metricsServer.close();
 });
 
 // No entry is read before the model can run it: a load that fails stops the
@@ -105,7 +148,10 @@ if (model.load) {
 }
 
 try {
-  if (!stopRequested) await consumer.start();
+  if (!stopRequested) {
+    await consumer.start();
+    if (!stopRequested) phase = 'reading';
+  }
 } catch (error) {
   // A start still waiting for Redis fails when a stop drops the connection: that is the stop's to report.
   if (!stopRequested) throw error;

@@ -56,6 +56,8 @@ export class ConsumerFleet {
         MAX_ATTEMPTS: String(options.maxAttempts),
         SHUTDOWN_GRACE_MS: String(options.graceMs),
         CONSUMER_BLOCK_MS: '1000',
+        // The fleet runs many consumers on one host: each on any free metrics port.
+        METRICS_PORT: '0',
       },
     });
     this.#unsignalled.add(consumer);
