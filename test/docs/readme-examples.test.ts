@@ -188,6 +188,7 @@ const SCENES: Record<string, Scene> = {
     },
   },
   'get-unknown': { service: 'main', prepare: async () => ({ ID: randomUUID() }) },
+  metrics: { service: 'main' },
   sentiment: { service: 'sentiment' },
   'sentiment-job': {
     service: 'sentiment',
