@@ -101,6 +101,9 @@ function unlessStopped(promise) {
 async function preflight() {
   const settings = readStartSettings(process.env, root);
   if (settings.port !== 0) await assertCanListen(settings.host, settings.port);
+  if (settings.metrics.port !== 0) {
+    await assertCanListen(settings.metrics.host, settings.metrics.port, { port: 'METRICS_PORT', host: 'METRICS_HOST' });
+  }
   const redis = settings.localRedis;
   if (redis === undefined) return { settings };
   releaseLock = acquireRunLock(redis.dir);

@@ -8,6 +8,8 @@ import { DEFAULT_LOCAL_MAXMEMORY } from './local-redis.mjs';
 export const DEFAULT_START_HOST = '127.0.0.1';
 const DEFAULT_PORT = 8080;
 const DEFAULT_LOCAL_REDIS_PORT = 6379;
+const DEFAULT_METRICS_PORT = 9464;
+const DEFAULT_METRICS_HOST = '0.0.0.0';
 const INTEGER = /^\s*\d+\s*$/;
 // What redis-server accepts for maxmemory: bytes, or a number with k, kb, m, mb, g or gb.
 const MEMORY = /^\d+([kmg]b?)?$/i;
@@ -32,6 +34,11 @@ export function readStartSettings(env, root) {
   };
   const port = integer('PORT', DEFAULT_PORT, 0, 65535);
   const host = valueOf(env, 'HOST') ?? DEFAULT_START_HOST;
+  // The consumer's own HTTP server (its config's defaults).
+  const metrics = {
+    port: integer('METRICS_PORT', DEFAULT_METRICS_PORT, 0, 65535),
+    host: valueOf(env, 'METRICS_HOST') ?? DEFAULT_METRICS_HOST,
+  };
   let localRedis;
   if (valueOf(env, 'REDIS_URL') === undefined) {
     const maxMemory = valueOf(env, 'LOCAL_REDIS_MAXMEMORY') ?? DEFAULT_LOCAL_MAXMEMORY;
@@ -49,5 +56,5 @@ export function readStartSettings(env, root) {
   if (problems.length > 0) {
     throw Object.assign(new Error(`invalid configuration:\n  ${problems.join('\n  ')}`), { exitCode: 1 });
   }
-  return Object.freeze({ port, host, localRedis });
+  return Object.freeze({ port, host, metrics, localRedis });
 }

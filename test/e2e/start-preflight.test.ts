@@ -49,6 +49,16 @@ describe('npm start checks first', () => {
         `✖ PORT: 127.0.0.1:${port} is already in use; stop what listens there, or set PORT to a free port.\n`,
       );
     });
+
+    it("and the consumer's METRICS_PORT, before installing or building", { timeout: FAILURE_TIMEOUT_MS }, async () => {
+      const port = await freePort();
+      server = createServer();
+      await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve));
+      const run = await spawnNpmStart({ env: { METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1' } });
+      expect(await failedWith(run)).toBe(
+        `✖ METRICS_PORT: 127.0.0.1:${port} is already in use; stop what listens there, or set METRICS_PORT to a free port.\n`,
+      );
+    });
   });
 
   it("the apps' own settings, naming each bad one once, before starting anything", { timeout: 420_000 }, async () => {
