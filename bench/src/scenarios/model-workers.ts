@@ -32,6 +32,21 @@ const withApi = <T>(context: ScenarioContext, workers: string, use: (api: Runnin
 /** Sync POST /predict at this scenario's connections. */
 const load = (api: RunningApi) => syncLoad(api, CONNECTIONS);
 
+/** The API's event-loop delay p99 (prom-client's gauge, in ms), since its previous scrape: prom-client resets it at each. */
+async function eventLoopDelayP99Ms(api: RunningApi): Promise<number> {
+  const text = await (await fetch(`${api.url}/metrics`)).text();
+  const value = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text)?.[1];
+  if (value === undefined) throw new Error('the API exports no nodejs_eventloop_lag_p99_seconds');
+  return Number(value) * 1000;
+}
+
+/** The API's event-loop delay p99 while `api` serves sync load for `durationS`. */
+async function eventLoopDelayUnderLoad(api: RunningApi, durationS: number): Promise<number> {
+  await eventLoopDelayP99Ms(api);
+  await runLoad({ ...load(api), durationS });
+  return eventLoopDelayP99Ms(api);
+}
+
 /**
  * A CPU-bound model (5 ms of computation per call) served sync by 2 and
  * `auto` worker threads, each against 1 thread in the same run: throughput
@@ -40,7 +55,8 @@ const load = (api: RunningApi) => syncLoad(api, CONNECTIONS);
  */
 export const modelWorkers: Scenario = {
   name: 'workers',
-  summary: 'CPU-bound model (5 ms a call), sync, 2 and auto worker threads vs 1; /health p99 meanwhile',
+  summary:
+    'CPU-bound model (5 ms a call), sync, 2 and auto worker threads vs 1; /health p99 and the event-loop delay meanwhile',
   async run(context) {
     const { settings } = context;
     const timing = { durationS: settings.durationS, warmupS: settings.warmupS };
@@ -75,6 +91,22 @@ export const modelWorkers: Scenario = {
           baseline: quiet.p99,
           baselineLabel: '/health with nothing computing',
           target: { kind: 'at-most', limit: 20 },
+        });
+
+        context.log("workers: the API's event-loop delay, 2 threads vs the model in the process");
+        const threaded = await eventLoopDelayUnderLoad(two, settings.durationS);
+        const inProcess = await withApi(context, '0', (api) => eventLoopDelayUnderLoad(api, settings.durationS));
+        figures.push({
+          id: 'workers.event-loop-p99',
+          label: 'API event-loop delay p99, sync load, 2 worker threads',
+          unit: 'ms',
+          value: threaded,
+          baseline: inProcess,
+          baselineLabel: 'the model in the process (MODEL_WORKERS=0)',
+          target: { kind: 'none' },
+          notes: [
+            "workers: event-loop delay from the API's nodejs_eventloop_lag_p99_seconds (prom-client, 10 ms sampling, included)",
+          ],
         });
       }),
     );

@@ -13,19 +13,32 @@ export interface PredictionMetrics {
 const SYNC_OUTCOMES: readonly SyncOutcome[] = ['succeeded', 'failed', 'timed_out', 'refused'];
 const ASYNC_OUTCOMES: readonly AsyncOutcome[] = ['queued', 'replayed', 'refused'];
 
+/**
+ * A request adds 1 to a plain number (a prom-client child's inc() hashes its
+ * labels each time: 0.16 µs of a ~50 µs request); the counter reads the
+ * numbers when scraped. Every series exists from the start at 0: rate()
+ * needs a first sample.
+ */
 export function createPredictionMetrics(registry: Registry): PredictionMetrics {
-  const counter = new Counter({
+  const sync: Record<SyncOutcome, number> = { succeeded: 0, failed: 0, timed_out: 0, refused: 0 };
+  const queued: Record<AsyncOutcome, number> = { queued: 0, replayed: 0, refused: 0 };
+  new Counter({
     name: METRICS.predictions,
     help: 'Predictions asked for, by mode (sync, async) and outcome.',
     labelNames: ['mode', 'outcome'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const outcome of SYNC_OUTCOMES) this.inc({ mode: 'sync', outcome }, sync[outcome]);
+      for (const outcome of ASYNC_OUTCOMES) this.inc({ mode: 'async', outcome }, queued[outcome]);
+    },
   });
-  // Every series exists from the start at 0 (rate() needs a first sample), and each is incremented through its own child.
-  const sync = new Map(SYNC_OUTCOMES.map((outcome) => [outcome, counter.labels('sync', outcome)]));
-  const queued = new Map(ASYNC_OUTCOMES.map((outcome) => [outcome, counter.labels('async', outcome)]));
-  for (const child of [...sync.values(), ...queued.values()]) child.inc(0);
   return {
-    sync: (outcome) => sync.get(outcome)?.inc(),
-    async: (outcome) => queued.get(outcome)?.inc(),
+    sync(outcome) {
+      sync[outcome] += 1;
+    },
+    async(outcome) {
+      queued[outcome] += 1;
+    },
   };
 }
