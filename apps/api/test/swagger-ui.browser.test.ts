@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium, openLocalPage, type LocalPage } from '../../../test/support/browser.js';
+import { SENTIMENT_MODEL_SETTINGS } from '../../../test/support/sentiment-model.js';
 import { UUID_V4 } from '../../../test/support/predict-client.js';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
 import { buildApp } from '../src/app.js';
@@ -259,14 +260,7 @@ describe(
   { timeout: 60_000 },
   () => {
     const { tab } = useDocsInChromium(async (t) => {
-      const model = await loadModel({
-        MODEL_MODULE: '@foretell/sentiment-model',
-        MODEL_MIN_LATENCY_MS: 0,
-        MODEL_MAX_LATENCY_MS: 0,
-        MODEL_MAX_BATCH_SIZE: 32,
-        MODEL_MAX_BATCH_DELAY_MS: 0,
-        MODEL_WORKERS: 0,
-      });
+      const model = await loadModel(SENTIMENT_MODEL_SETTINGS);
       await model.load?.();
       return {
         config: { ...loadApiConfig({}), KEY_PREFIX: t.prefix, RESULT_TTL_SECONDS: 60, SYNC_TIMEOUT_MS: 5000 },

@@ -1,17 +1,11 @@
 import { loadModel } from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
+import { SENTIMENT_MODEL_SETTINGS } from '../../../test/support/sentiment-model.js';
 
 // The example model as foretell loads it (MODEL_MODULE=@foretell/sentiment-model):
 // by package name, checked, loaded, served in batches with its JSON schemas.
 
-const SETTINGS = {
-  MODEL_MODULE: '@foretell/sentiment-model',
-  MODEL_MIN_LATENCY_MS: 0,
-  MODEL_MAX_LATENCY_MS: 0,
-  MODEL_MAX_BATCH_SIZE: 32,
-  MODEL_MAX_BATCH_DELAY_MS: 0,
-  MODEL_WORKERS: 0,
-};
+const SETTINGS = SENTIMENT_MODEL_SETTINGS;
 
 const call = () => ({ signal: new AbortController().signal });
 
