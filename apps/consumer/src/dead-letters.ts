@@ -14,6 +14,8 @@ export interface DeadLetter {
   readonly attempts?: number;
   /** The API key id that submitted the job, when API keys are on. */
   readonly owner?: string;
+  /** The ref of the model that failed the job (`HGET {prefix}:models <ref>` names it); absent for a poison entry. */
+  readonly model?: string;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -50,6 +52,7 @@ function toDeadLetter([entryId, fields]: Entry): DeadLetter {
     ...(job && { jobId: job.id, input: job.input }),
     ...(job?.owner !== undefined && { owner: job.owner }),
     ...(record.attempts !== undefined && { attempts: Number(record.attempts) }),
+    ...(record.model !== undefined && { model: record.model }),
   };
 }
 

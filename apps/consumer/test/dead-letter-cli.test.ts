@@ -1,4 +1,4 @@
-import { mockResult } from '@foretell/shared';
+import { mockResult, modelRef } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { foretell as runForetell, type CliRun } from './cli-run.js';
@@ -45,6 +45,8 @@ describe('foretell dead (the built CLI)', () => {
       input: 'needs a second chance',
       reason: 'model offline',
       attempts: 1,
+      // The model that failed it, by its ref in {prefix}:models.
+      model: modelRef({ name: 'offline', version: '1' }),
     });
     expect(letters.find((letter) => letter.jobId === undefined)?.reason).toMatch(/^invalid job message/);
   });
