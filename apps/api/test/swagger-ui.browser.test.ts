@@ -295,6 +295,9 @@ describe(
         result: { label: 'positive', score: 0.485 },
       });
 
+      // Cleared first: the next answer must not be read from the one still shown.
+      await op.locator('button.btn-clear').click();
+      await op.locator('.live-responses-table').waitFor({ state: 'detached' });
       await body.fill('{"input": {"text": ""}}');
       const refused = await execute(op);
       expect(refused.status).toBe('400');
