@@ -189,6 +189,7 @@ const SCENES: Record<string, Scene> = {
   },
   'get-unknown': { service: 'main', prepare: async () => ({ ID: randomUUID() }) },
   metrics: { service: 'main' },
+  'request-id': { service: 'main' },
   sentiment: { service: 'sentiment' },
   'sentiment-job': {
     service: 'sentiment',

@@ -22,6 +22,7 @@ import { typeBoxValidatorCompiler } from './validator-compiler.js';
 import { formatValidationErrors } from './validation-messages.js';
 import { createPredictionService } from './prediction-service.js';
 import { createReplicaWait } from './replica-wait.js';
+import { echoRequestId, requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { predictRoutes } from './routes/predict-routes.js';
@@ -86,9 +87,13 @@ export async function buildApp({
     // at info they would cost more than serving the request. Errors are logged
     // by the error handler at any level.
     logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(logger?.level ?? '') }),
+    // X-Request-Id is read by requestIdOf, which refuses what is not a safe id; Fastify would take any value.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app, config);
   installHttpMetrics(app, metrics);
+  echoRequestId(app);
 
   app.setValidatorCompiler(typeBoxValidatorCompiler);
   // JSON only: without this, Fastify parses text/plain too, and a plain-text

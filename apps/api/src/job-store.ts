@@ -5,6 +5,7 @@ import {
   type EnqueueOutcome,
   parseModelLabel,
   type JobRecord,
+  type JobTrace,
   type ModelIdentity,
   type RedisKeys,
 } from '@foretell/shared';
@@ -29,6 +30,8 @@ export interface EnqueueRequest {
    * is the owner's own, and beyond the cap the outcome is 'owner-full'.
    */
   readonly owner?: { readonly id: string; readonly maxJobs: number };
+  /** The request's id and traceparent, stored with the job until it finishes. */
+  readonly trace?: JobTrace;
 }
 
 export interface EnqueueResult {
@@ -91,7 +94,7 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
   redis.defineCommand('foretellEnqueueJob', { lua: ENQUEUE_JOB_LUA });
   const knownModels = new Map<string, ModelIdentity>();
   return {
-    enqueue: ({ id, input, idempotency, owner }) =>
+    enqueue: ({ id, input, idempotency, owner, trace }) =>
       guarded(async () => {
         const [outcome, existingOrNewId] = await redis.foretellEnqueueJob(
           ...enqueueJobArgs(keys, {
@@ -102,6 +105,7 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
             maxQueueBytes: settings.maxQueueBytes ?? 0,
             ...(idempotency && { idempotency }),
             ...(owner && { owner }),
+            ...(trace && { trace }),
           }),
         );
         return { outcome, id: existingOrNewId };

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { JobRecord, Model, ModelIdentity } from '@foretell/shared';
+import type { JobRecord, JobTrace, Model, ModelIdentity } from '@foretell/shared';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
 import type { LazyAbort } from './lazy-abort.js';
@@ -34,7 +34,12 @@ export interface PredictionService {
    * on), the job is that key's: its idempotency keys are the key's own, and
    * it counts toward the key's cap of jobs queued or running.
    */
-  submit(input: unknown, idempotencyKey?: string, owner?: JobOwner): Promise<{ id: string; replayed: boolean }>;
+  submit(
+    input: unknown,
+    idempotencyKey?: string,
+    owner?: JobOwner,
+    trace?: JobTrace,
+  ): Promise<{ id: string; replayed: boolean }>;
   /** With `ownerId` (API keys on), a job created by another key is not found, exactly like an unknown id. */
   lookup(id: string, ownerId?: string): Promise<PredictionLookup>;
 }
@@ -105,6 +110,7 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
     value: unknown,
     idempotencyKey: string | undefined,
     owner: JobOwner | undefined,
+    trace: JobTrace | undefined,
   ): Promise<{ id: string; replayed: boolean }> {
     const input = encode(value);
     const idempotency =
@@ -114,6 +120,7 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       input,
       ...(idempotency && { idempotency }),
       ...(owner && { owner }),
+      ...(trace && { trace }),
     });
     // A replay waits too: the first answer may have been this 503.
     if ((outcome === 'queued' || outcome === 'replayed') && replicaWait && !(await replicaWait())) {
@@ -164,9 +171,9 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       }
     },
 
-    async submit(value, idempotencyKey, owner) {
+    async submit(value, idempotencyKey, owner, trace) {
       try {
-        const submitted = await enqueue(value, idempotencyKey, owner);
+        const submitted = await enqueue(value, idempotencyKey, owner, trace);
         metrics.async(submitted.replayed ? 'replayed' : 'queued');
         return submitted;
       } catch (error) {

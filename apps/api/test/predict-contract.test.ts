@@ -101,7 +101,14 @@ describe('POST /predict, Async-Mode: true', () => {
     const before = Date.now();
     const id = await ctx.client.submit('durable');
     const hash = await ctx.t.redis.hgetall(ctx.t.keys.job(id));
-    expect(hash).toEqual({ status: 'queued', input: 'durable', attempts: '0', created: expect.any(String) as string });
+    expect(hash).toEqual({
+      status: 'queued',
+      input: 'durable',
+      attempts: '0',
+      created: expect.any(String) as string,
+      // The request that queued it (X-Request-Id, made by the API here): see request-id.test.ts.
+      request_id: expect.stringMatching(UUID_V4) as string,
+    });
     expect(Number(hash.created)).toBeGreaterThanOrEqual(before);
     const ttl = await ctx.t.redis.ttl(ctx.t.keys.job(id));
     // RESULT_TTL_SECONDS, less the seconds since it was set (a wide margin: a busy machine is no failure).
@@ -109,7 +116,7 @@ describe('POST /predict, Async-Mode: true', () => {
     expect(ttl).toBeLessThanOrEqual(TEST_CONFIG.RESULT_TTL_SECONDS);
     const entries = await ctx.t.redis.xrange(ctx.t.keys.jobs, '-', '+');
     expect(entries).toHaveLength(1);
-    expect(entries[0]?.[1]).toEqual(['id', id, 'input', 'durable']);
+    expect(entries[0]?.[1]).toEqual(['id', id, 'input', 'durable', 'rid', hash.request_id]);
   });
 
   it('issues a distinct id per request, even for the same input', async () => {

@@ -11,6 +11,7 @@ import {
   START_JOB_ATTEMPTS_SPENT,
   START_JOB_MISSING,
   type DecodedJobMessage,
+  type JobMessage,
   type Model,
   type RedisKeys,
 } from '@foretell/shared';
@@ -60,6 +61,11 @@ export type JobRunner = (entryId: string, fields: string[], decoded: DecodedJobM
 // Jobs per start-jobs / finish-jobs call: bounds a script's run time and its argument count.
 const MAX_BATCH = 1000;
 
+/** What every log line about a job carries: its id, and the request's id and traceparent when its entry has them. */
+export function jobLogFields({ id, rid, tp }: JobMessage): JobRef['said'] {
+  return { jobId: id, ...(rid !== undefined && { requestId: rid }), ...(tp !== undefined && { traceparent: tp }) };
+}
+
 /** The job a stream entry names. */
 interface JobRef {
   readonly entryId: string;
@@ -67,6 +73,11 @@ interface JobRef {
   readonly owner: string | undefined;
   /** Of the entry's input, in UTF-8: what the backlog byte count gets back when the entry is released. */
   readonly bytes: number;
+  /**
+   * What every log line about the job carries: its id, and the id and
+   * traceparent of the request that queued it, when the entry has them.
+   */
+  readonly said: { readonly jobId: string; readonly requestId?: string; readonly traceparent?: string };
 }
 
 interface Outcome {
@@ -186,7 +197,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     else if (written === FINISH_JOB_ALREADY_FINISHED) stats.duplicates += 1;
     else if (written === FINISH_JOB_MISSING) {
       stats.expired += 1;
-      log.warn({ jobId: job.id, entryId: job.entryId }, 'job hash expired before its outcome was stored');
+      log.warn({ ...job.said, entryId: job.entryId }, 'job hash expired before its outcome was stored');
     }
   }
 
@@ -213,13 +224,13 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     );
     if (scheduled === 1) {
       stats.retried += 1;
-      log.info({ jobId: job.id, attempt, delayMs, reason }, 'attempt failed; retry scheduled');
+      log.info({ ...job.said, attempt, delayMs, reason }, 'attempt failed; retry scheduled');
     }
   }
 
   function leftPending(job: JobRef): void {
     log.warn(
-      { jobId: job.id, entryId: job.entryId },
+      { ...job.said, entryId: job.entryId },
       'shutdown grace period over; job left pending for another consumer',
     );
   }
@@ -227,14 +238,15 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   return async function runJob(entryId, fields, decoded) {
     if (!decoded.ok) return deadLetterPoison(entryId, fields, decoded.reason);
     const { id, input, owner } = decoded.message;
-    const job: JobRef = { entryId, id, owner, bytes: Buffer.byteLength(input, 'utf8') };
+    const said = jobLogFields(decoded.message);
+    const job: JobRef = { entryId, id, owner, bytes: Buffer.byteLength(input, 'utf8'), said };
     // Read just before the grace period ended: not started, so no attempt is counted.
     if (deps.hardStop.aborted) return leftPending(job);
 
     const attempt = await startJob(job);
     if (attempt === START_JOB_MISSING) {
       stats.expired += 1;
-      log.warn({ jobId: id, entryId }, 'job hash expired before it ran; entry dropped');
+      log.warn({ ...said, entryId }, 'job hash expired before it ran; entry dropped');
       return release(job);
     }
     if (attempt === START_JOB_ALREADY_FINISHED) {
@@ -261,7 +273,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       if (deps.hardStop.aborted) return leftPending(job);
       const detail = messageOf(error);
       if (isRetryable(error) && attempt < retry.maxAttempts) return scheduleRetry(job, attempt, detail);
-      log.warn({ jobId: id, attempt, err: error }, 'job failed for good');
+      log.warn({ ...said, attempt, err: error }, 'job failed for good');
       return finish(job, 'failed', clientReason(error, detail), detail);
     } finally {
       running.delete(cancel);
@@ -271,7 +283,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     // entry id's first part is when it was added to the stream.
     if (log.isLevelEnabled('debug')) {
       const queuedMs = startedAt - Number(entryId.split('-')[0]);
-      log.debug({ jobId: id, attempt, queuedMs, runMs: Date.now() - startedAt }, 'job succeeded');
+      log.debug({ ...said, attempt, queuedMs, runMs: Date.now() - startedAt }, 'job succeeded');
     }
   };
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJobMessage, type Model, type RedisKeys } from '@foretell/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createJobRunner, emptyStats, type ConsumerStats } from './job-runner.js';
+import { createJobRunner, emptyStats, jobLogFields, type ConsumerStats } from './job-runner.js';
 import { defineJobScripts } from './job-scripts.js';
 import { createPendingRecovery, type HeldEntry, type StreamEntry } from './pending-recovery.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -150,7 +150,10 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     const done = runJob(entryId, fields, decoded)
       .catch((err: unknown) => {
         // Not acked: the entry stays pending and is reclaimed after the claim timeout.
-        log.error({ err, entryId }, 'job could not be completed; entry left pending');
+        log.error(
+          { ...(decoded.ok && jobLogFields(decoded.message)), err, entryId },
+          'job could not be completed; entry left pending',
+        );
       })
       .finally(() => {
         inFlight.delete(entryId);

@@ -1,4 +1,4 @@
-import { createMockModel, ENQUEUE_JOB_LUA, enqueueJobArgs, type Model } from '@foretell/shared';
+import { createMockModel, ENQUEUE_JOB_LUA, enqueueJobArgs, type JobTrace, type Model } from '@foretell/shared';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -50,7 +50,7 @@ export interface Harness extends TestRedis {
   /** What the consumer logged (info and above), in order. */
   readonly logs: readonly LogLine[];
   /** Writes a job as the API does, with its script: hash with TTL and stream entry. */
-  enqueue(input: string, ttlSeconds?: number): Promise<string>;
+  enqueue(input: string, ttlSeconds?: number, trace?: JobTrace): Promise<string>;
   /** Subscribes a connection of its own to `channel`; the harness closes it. */
   subscribe(channel: string): Promise<Subscription>;
   /** Logs the commands Redis runs on `key` (MONITOR); the harness stops it. */
@@ -117,9 +117,9 @@ function createHarness(options: HarnessOptions): Harness {
     name: settings.name,
     readerName: readerConnectionName(t.keys, settings.name),
     logs,
-    async enqueue(input, ttlSeconds = 3600) {
+    async enqueue(input, ttlSeconds = 3600, trace) {
       const id = randomUUID();
-      const call = { id, input, ttlSeconds, maxQueueLength: 0, maxQueueBytes: 0 };
+      const call = { id, input, ttlSeconds, maxQueueLength: 0, maxQueueBytes: 0, ...(trace && { trace }) };
       await t.redis.eval(ENQUEUE_JOB_LUA, ...enqueueJobArgs(t.keys, call));
       return id;
     },

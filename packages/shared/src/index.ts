@@ -26,5 +26,6 @@ export * from './lua/replay-dead-letter.js';
 export * from './lua/retry-job.js';
 export * from './lua/start-jobs.js';
 export * from './process-logger.js';
+export * from './trace-context.js';
 // TypeBox's builder, for models that declare schemas (`import { Type } from '@foretell/shared'`).
 export { Type } from 'typebox';

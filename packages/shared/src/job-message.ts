@@ -2,18 +2,22 @@ import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { OwnerIdSchema } from './job-record.js';
 import { PredictionIdSchema, PredictRequestSchema } from './prediction-schemas.js';
+import { RequestIdSchema, TraceparentSchema } from './trace-context.js';
 
 /**
  * A stream entry of `{prefix}:jobs`: the prediction id and the request's
- * input, the same `input` schema as the HTTP body, and the job's owner when
- * API keys are on. Written by enqueue-job, promote-retries and
- * replay-dead-letter as `XADD … id <id> input <input> [owner <owner>]`.
+ * input, the same `input` schema as the HTTP body, the job's owner when API
+ * keys are on, and the request's id and traceparent (trace-context.ts).
+ * Written by enqueue-job, promote-retries and replay-dead-letter as
+ * `XADD … id <id> input <input> [owner <owner>] [rid <request id>] [tp <traceparent>]`.
  */
 export const JobMessageSchema = Type.Object(
   {
     id: PredictionIdSchema,
     input: PredictRequestSchema.properties.input,
     owner: Type.Optional(OwnerIdSchema),
+    rid: Type.Optional(RequestIdSchema),
+    tp: Type.Optional(TraceparentSchema),
   },
   { additionalProperties: false },
 );

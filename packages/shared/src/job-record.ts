@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { MODEL_REF_PATTERN } from './model-identity.js';
+import { RequestIdSchema, TraceparentSchema } from './trace-context.js';
 
 export const JobStatusSchema = Type.Union([
   Type.Literal('queued'),
@@ -48,6 +49,9 @@ export const JobRecordSchema = Type.Object({
   started: Type.Optional(EpochMsSchema),
   finished: Type.Optional(EpochMsSchema),
   owner: Type.Optional(OwnerIdSchema),
+  /** The request that queued it (trace-context.ts): kept until the job finishes. */
+  request_id: Type.Optional(RequestIdSchema),
+  traceparent: Type.Optional(TraceparentSchema),
   /** The ref of the model that finished the job (`redisKeys().models` names it). */
   model: Type.Optional(Type.String({ pattern: MODEL_REF_PATTERN })),
 });

@@ -43,6 +43,8 @@ describe('owners (API keys) in what foretell stores', () => {
       '',
       '0',
       '1700000000000',
+      '',
+      '',
     ]);
     expect(
       enqueueJobArgs(keys, { ...call, owner: { id: 'abc', maxJobs: 2 }, idempotency: { key: 'k', fingerprint: 'f' } }),
@@ -62,6 +64,11 @@ describe('owners (API keys) in what foretell stores', () => {
       'abc',
       '2',
       '1700000000000',
+      '',
+      '',
     ]);
+    // The request's id and traceparent come last.
+    const trace = { requestId: 'req-7', traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` };
+    expect(enqueueJobArgs(keys, { ...call, trace }).slice(-2)).toEqual([trace.requestId, trace.traceparent]);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  acceptedTraceparent,
   AsyncAcceptedSchema,
   identityOf,
   MESSAGES,
@@ -227,7 +228,10 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
       if (isAsyncMode(request.headers['async-mode'])) {
         const owner =
           request.apiKeyId === null ? undefined : { id: request.apiKeyId, maxJobs: access?.maxJobsPerKey ?? 0 };
-        const { id, replayed } = await predictions.submit(input, request.headers['idempotency-key'], owner);
+        // The consumer's log lines for the job name the request (and its trace, when the client sent a valid one).
+        const traceparent = acceptedTraceparent(request.headers.traceparent);
+        const trace = { requestId: request.id, ...(traceparent && { traceparent }) };
+        const { id, replayed } = await predictions.submit(input, request.headers['idempotency-key'], owner, trace);
         if (replayed) void reply.header('Idempotent-Replayed', 'true');
         return reply
           .code(202)

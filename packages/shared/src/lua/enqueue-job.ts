@@ -1,4 +1,5 @@
 import type { RedisKeys } from '../redis-keys.js';
+import type { JobTrace } from '../trace-context.js';
 import { luaScript } from './lua-prelude.js';
 
 /**
@@ -29,6 +30,8 @@ import { luaScript } from './lua-prelude.js';
  *          TIME would cost every enqueue about 1.5 µs of Redis time (a third
  *          of what this script adds to the seed's); it is read only where a
  *          per-owner cap compares times with the consumers' (Redis's clock).
+ * ARGV[10] the request's id ('' for none): in the hash as `request_id` and in the entry as `rid`
+ * ARGV[11] the request's traceparent ('' for none): `traceparent` in the hash, `tp` in the entry
  * Returns  {outcome, id}: 'queued' with the new id; 'replayed' with the id the
  *          key already names (same fingerprint); 'conflict' (the key was used
  *          with another body); 'full' (a backlog cap reached); 'owner-full'
@@ -83,13 +86,23 @@ if max_bytes > 0 and backlog_bytes > max_bytes then
   return {'full', ''}
 end
 
+local request_id, traceparent = ARGV[10] or '', ARGV[11] or ''
+local job = {'HSET', job_key, 'status', 'queued', 'input', input, 'attempts', '0', 'created', ARGV[9]}
 if owner_key then
-  redis.call('HSET', job_key, 'status', 'queued', 'input', input, 'attempts', '0', 'created', ARGV[9], 'owner', owner)
-else
-  redis.call('HSET', job_key, 'status', 'queued', 'input', input, 'attempts', '0', 'created', ARGV[9])
+  job[#job + 1] = 'owner'
+  job[#job + 1] = owner
 end
+if request_id ~= '' then
+  job[#job + 1] = 'request_id'
+  job[#job + 1] = request_id
+end
+if traceparent ~= '' then
+  job[#job + 1] = 'traceparent'
+  job[#job + 1] = traceparent
+end
+redis.call(unpack(job))
 redis.call('EXPIRE', job_key, ttl)
-add_entry(stream, bytes_key, id, input, owner_key and owner or nil, true)
+add_entry(stream, bytes_key, id, input, owner_key and owner or nil, true, request_id, traceparent)
 if counted then
   redis.call('ZREMRANGEBYSCORE', owner_key, '-inf', cutoff)
   redis.call('ZADD', owner_key, ms_text(now), id)
@@ -116,6 +129,8 @@ export interface EnqueueJobCall {
   readonly owner?: { readonly id: string; readonly maxJobs: number };
   /** The `created` stamp, Unix ms; the caller's clock (Date.now()) when absent. */
   readonly now?: number;
+  /** The request's id and traceparent, carried to the consumer (trace-context.ts). */
+  readonly trace?: JobTrace;
 }
 
 /**
@@ -139,5 +154,7 @@ export function enqueueJobArgs(keys: RedisKeys, call: EnqueueJobCall): [numberOf
     call.owner?.id ?? '',
     String(call.owner?.maxJobs ?? 0),
     String(call.now ?? Date.now()),
+    call.trace?.requestId ?? '',
+    call.trace?.traceparent ?? '',
   ];
 }

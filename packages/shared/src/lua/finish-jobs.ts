@@ -6,7 +6,8 @@ import { luaScript } from './lua-prelude.js';
  * deleted (their bytes leave the backlog count), then per job HSET the
  * outcome, renew the TTL, PUBLISH the id, take it out of its owner's set (a
  * failed job is also appended to the dead-letter stream, trimmed to about
- * its cap). A finished job records the ref of the model that ran it
+ * its cap). A finished job drops the request's id and traceparent too. A
+ * finished job records the ref of the model that ran it
  * (`model`, with the model's name and version set in the models registry
  * once per call). A finished job keeps `finished` but drops `created` and
  * `started` (and a success the `reason` of an earlier attempt): fewer fields
@@ -110,15 +111,20 @@ for i = 1, count do
     end
     redis.call(unpack(record))
     if outcome == 'succeeded' then
-      redis.call('HDEL', hash, 'created', 'started', 'reason')
+      redis.call('HDEL', hash, 'created', 'started', 'reason', 'request_id', 'traceparent')
     else
-      redis.call('HDEL', hash, 'created', 'started')
-      local stored = redis.call('HMGET', hash, 'input', 'attempts', 'owner')
+      local stored = redis.call('HMGET', hash, 'input', 'attempts', 'owner', 'request_id')
+      redis.call('HDEL', hash, 'created', 'started', 'request_id', 'traceparent')
       local letter = {'XADD', dead, 'MAXLEN', '~', dead_cap, '*', 'id', id, 'input', stored[1] or '',
         'reason', details[i] or ARGV[at + 2], 'attempts', stored[2] or '0'}
       if stored[3] then
         letter[#letter + 1] = 'owner'
         letter[#letter + 1] = stored[3]
+      end
+      -- The request that queued it, for finding its lines in the logs.
+      if stored[4] then
+        letter[#letter + 1] = 'request_id'
+        letter[#letter + 1] = stored[4]
       end
       if model ~= '' then
         letter[#letter + 1] = 'model'

@@ -28,9 +28,10 @@ export const MAX_SCRIPT_TTL_SECONDS = 2_147_483_647;
  *   bytes (`bytes[i]`, as the caller read the entry) off the backlog
  *   counter, never below zero. Every entry leaves the stream through it,
  *   which keeps the counter exact. It only frees memory.
- * - `add_entry(stream, bytes_key, id, input, owner, counted)`, the one way an
- *   entry enters the stream, adds its input's bytes to the counter (unless
- *   `counted`: the caller added them already, to check a cap).
+ * - `add_entry(stream, bytes_key, id, input, owner, counted, rid, tp)`, the
+ *   one way an entry enters the stream, adds its input's bytes to the counter
+ *   (unless `counted`: the caller added them already, to check a cap); `rid`
+ *   and `tp`, the request id and traceparent, when the job has them.
  * - `extend_expiry(key, at_ms)` moves an existing key's expiry later, never
  *   earlier; `owner_touch(owner_key, id, from_ms, ttl)` re-scores a job that
  *   is a member of its owner's set with the time its TTL now counts from.
@@ -116,12 +117,21 @@ end`,
   {
     name: 'add_entry',
     lua: `
-local function add_entry(stream, bytes_key, id, input, owner, counted)
+local function add_entry(stream, bytes_key, id, input, owner, counted, rid, tp)
+  local entry = {'XADD', stream, '*', 'id', id, 'input', input}
   if owner then
-    redis.call('XADD', stream, '*', 'id', id, 'input', input, 'owner', owner)
-  else
-    redis.call('XADD', stream, '*', 'id', id, 'input', input)
+    entry[#entry + 1] = 'owner'
+    entry[#entry + 1] = owner
   end
+  if rid and rid ~= '' then
+    entry[#entry + 1] = 'rid'
+    entry[#entry + 1] = rid
+  end
+  if tp and tp ~= '' then
+    entry[#entry + 1] = 'tp'
+    entry[#entry + 1] = tp
+  end
+  redis.call(unpack(entry))
   if not counted then redis.call('INCRBY', bytes_key, #input) end
 end`,
   },
