@@ -11,6 +11,7 @@ export * from './model.js';
 export * from './prediction-schemas.js';
 export * from './redis-keys.js';
 export * from './redis-connection.js';
+export * from './metrics/counting-histogram.js';
 export * from './metrics/metric-names.js';
 export * from './metrics/metrics-registry.js';
 export * from './metrics/model-metrics.js';

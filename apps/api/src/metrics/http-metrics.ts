@@ -1,6 +1,5 @@
-import { METRICS, type Registry } from '@foretell/shared';
+import { CountingHistogram, METRICS, type Registry } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
-import { Histogram } from 'prom-client';
 
 // From 1 ms to the sync path's 30 s default timeout; the mock's 10–17 s fall in the top buckets.
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
@@ -14,11 +13,11 @@ type Observe = (seconds: number) => void;
  * Times every response into `foretell_http_request_duration_seconds` by
  * route pattern, method and status code: all three are bounded (the routes,
  * the methods Node's parser accepts, 100–599), so no client can grow the
- * number of series. Each combination's child is kept, so a request costs a
- * map lookup and an observation.
+ * number of series. Each combination's counter is kept, so a request costs a
+ * map lookup and a few additions (CountingHistogram).
  */
 export function installHttpMetrics(app: FastifyInstance, registry: Registry): void {
-  const histogram = new Histogram({
+  const histogram = new CountingHistogram({
     name: METRICS.httpRequestDuration,
     help: 'Time from the start of a request to its response, in seconds, by route, method and status code.',
     labelNames: ['route', 'method', 'status_code'] as const,
@@ -31,8 +30,7 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry): vo
     const key = `${route} ${request.method} ${reply.statusCode}`;
     let observe = children.get(key);
     if (observe === undefined) {
-      const child = histogram.labels(route, request.method, String(reply.statusCode));
-      observe = (seconds) => child.observe(seconds);
+      observe = histogram.series({ route, method: request.method, status_code: String(reply.statusCode) });
       children.set(key, observe);
     }
     observe(reply.elapsedTime / 1000);

@@ -1,4 +1,5 @@
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { CountingHistogram } from './counting-histogram.js';
 import type { Model } from '../model.js';
 import { METRICS } from './metric-names.js';
 
@@ -11,12 +12,12 @@ const MODEL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
  * gathered and a wait for a free thread included).
  */
 export function timedModel(model: Model, registry: Registry): Model {
-  const histogram = new Histogram({
+  const observe = new CountingHistogram({
     name: METRICS.modelDuration,
     help: 'Time from a call of the model to its answer or error, per input, in seconds.',
     buckets: MODEL_BUCKETS,
     registers: [registry],
-  });
+  }).series({});
   return {
     ...model,
     async predict(input, options) {
@@ -24,7 +25,7 @@ export function timedModel(model: Model, registry: Registry): Model {
       try {
         return await model.predict(input, options);
       } finally {
-        histogram.observe((performance.now() - start) / 1000);
+        observe((performance.now() - start) / 1000);
       }
     },
   };
