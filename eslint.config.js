@@ -48,6 +48,22 @@ export default tseslint.config(
     rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
   },
   {
+    // The dashboard's page script: plain browser JavaScript, served as it is (no build step, no types).
+    files: ['apps/api/dashboard/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      parserOptions: { project: null },
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'sessionStorage', 'setTimeout', 'clearTimeout', 'Intl', 'uPlot'].map((name) => [
+          name,
+          'readonly',
+        ]),
+      ),
+    },
+    rules: tseslint.configs.disableTypeChecked.rules,
+  },
+  {
     files: ['**/test/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -7,7 +7,7 @@ const resolve = {
 };
 
 /** Files that start processes, or replace a module (vi.mock): each runs in a fresh worker. */
-const ISOLATED = ['test/e2e/**/*.test.ts', 'apps/api/test/api-keys-compare.test.ts'];
+const ISOLATED = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts', 'apps/api/test/api-keys-compare.test.ts'];
 
 // One redis-server for each project's files (set per project: a root
 // globalSetup would also run for the root, which runs no tests); it first

@@ -5,6 +5,7 @@
 // against the error catalogue; this checks them against what the API says.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { redisKeys } from '@foretell/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PredictResponse } from '../support/predict-client.js';
 import { rawExchange, type RawAnswer } from '../support/readme-raw-http.js';
@@ -115,6 +116,31 @@ const STALLED_GET = 'GET /predict/abc123 HTTP/1.1\r\nHost: localhost\r\n';
 const oversizedHeaders = (requestLine: string) =>
   `${requestLine}\r\nHost: localhost\r\nX-Padding: ${'a'.repeat(20 * 1024)}\r\n\r\n`;
 
+const DEAD_LETTERS = '/dashboard/api/dead-letters';
+const REPLAY = '/dashboard/api/dead-letters/{entryId}/replay';
+const JOBS = '/dashboard/api/jobs/{id}';
+const dashboardGet = (target: 'open' | 'noRedis', url: string) => service(target).client.send({ method: 'GET', url });
+const dashboardPost = (target: 'open' | 'noRedis', url: string) => service(target).client.send({ method: 'POST', url });
+
+/** The dashboard's JSON endpoints' documented errors. */
+const DASHBOARD_CASES: Record<string, () => Promise<Answer>> = {
+  'GET /dashboard/api/overview 503': () => dashboardGet('noRedis', '/dashboard/api/overview'),
+  [`GET ${DEAD_LETTERS} 400`]: () => dashboardGet('open', `${DEAD_LETTERS}?count=0`),
+  [`GET ${DEAD_LETTERS} 503`]: () => dashboardGet('noRedis', DEAD_LETTERS),
+  [`POST ${REPLAY} 400`]: () => dashboardPost('open', `${DEAD_LETTERS}/abc/replay`),
+  [`POST ${REPLAY} 404`]: () => dashboardPost('open', `${DEAD_LETTERS}/1-1/replay`),
+  async [`POST ${REPLAY} 409`]() {
+    if (!t) throw new Error('beforeAll failed');
+    const dead = redisKeys(service('open').prefix).dead;
+    const entryId = await t.redis.xadd(dead, '*', 'entry', '1-0', 'reason', 'odd number of fields', 'fields', '[]');
+    return dashboardPost('open', `${DEAD_LETTERS}/${entryId}/replay`);
+  },
+  [`POST ${REPLAY} 503`]: () => dashboardPost('noRedis', `${DEAD_LETTERS}/1-1/replay`),
+  [`GET ${JOBS} 400`]: () => dashboardGet('open', '/dashboard/api/jobs/abc'),
+  [`GET ${JOBS} 404`]: () => dashboardGet('open', `/dashboard/api/jobs/${randomUUID()}`),
+  [`GET ${JOBS} 503`]: () => dashboardGet('noRedis', `/dashboard/api/jobs/${randomUUID()}`),
+};
+
 /** How each documented answer is provoked: `METHOD path status` → the real answer. */
 const OPEN_CASES: Record<string, () => Promise<Answer>> = {
   'POST /predict 400': () => service('open').client.post({}),
@@ -142,6 +168,7 @@ const OPEN_CASES: Record<string, () => Promise<Answer>> = {
     rawExchange(service('open').port, oversizedHeaders('GET /predict/abc123 HTTP/1.1')),
   'GET /predict/{prediction_id} 503': () => service('noRedis').client.get(randomUUID()),
   'GET /ready 503': () => service('open').client.send({ method: 'GET', url: '/ready' }),
+  ...DASHBOARD_CASES,
 };
 
 const bearer = { authorization: `Bearer ${API_KEY}` };
@@ -154,6 +181,11 @@ const KEYED_CASES: Record<string, () => Promise<Answer>> = {
     return client.post({ input: 'one more' }, { 'async-mode': 'true', ...bearer });
   },
   'GET /predict/{prediction_id} 401': () => service('keys').client.get(randomUUID()),
+  'GET /dashboard/api/overview 401': () =>
+    service('keys').client.send({ method: 'GET', url: '/dashboard/api/overview' }),
+  [`GET ${DEAD_LETTERS} 401`]: () => service('keys').client.send({ method: 'GET', url: DEAD_LETTERS }),
+  [`POST ${REPLAY} 401`]: () => service('keys').client.send({ method: 'POST', url: `${DEAD_LETTERS}/1-1/replay` }),
+  [`GET ${JOBS} 401`]: () => service('keys').client.send({ method: 'GET', url: `/dashboard/api/jobs/${randomUUID()}` }),
 };
 
 /** `METHOD path status` → the response, for every response with an example. */

@@ -93,6 +93,7 @@ describe('the README', () => {
       keys.idempotency('order-1234', '<key id>'),
       keys.ownerJobs('<key id>'),
       keys.models,
+      keys.stats,
     ];
     // A name runs to a space or a closing parenthesis (placeholders such as `<key id>` included); a final colon is prose.
     const named = [...section('## Inspecting with redis-cli').matchAll(/foretell:(?:<[^>]+>|[^\s<)])+/g)].map(

@@ -5,12 +5,14 @@ import {
   timedModel,
   type Model,
   type Registry,
+  type Tracing,
 } from '@foretell/shared';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { installAccessControl } from './auth/access-control.js';
 import type { ApiConfig } from './config.js';
+import { dashboard } from './dashboard/dashboard-plugin.js';
 import { drainOnClose } from './drain-on-close.js';
 import { answerFrameworkError, installErrorHandling } from './error-handler.js';
 import { capConnections, httpEdgeOptions, type HttpEdgeConfig } from './http-edge.js';
@@ -24,6 +26,7 @@ import { createPredictionService } from './prediction-service.js';
 import { createReplicaWait } from './replica-wait.js';
 import { echoRequestId, requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { installHttpSpans } from './tracing/http-spans.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { predictRoutes } from './routes/predict-routes.js';
 
@@ -37,7 +40,9 @@ export interface AppDeps {
     | 'MAX_QUEUE_LENGTH'
     | 'MAX_SYNC_IN_FLIGHT'
   > &
-    Partial<Pick<ApiConfig, 'RATE_LIMIT_PER_MINUTE' | 'MAX_JOBS_PER_KEY' | 'DOCS_PUBLIC' | 'MAX_QUEUE_BYTES'>> &
+    Partial<
+      Pick<ApiConfig, 'RATE_LIMIT_PER_MINUTE' | 'MAX_JOBS_PER_KEY' | 'DOCS_PUBLIC' | 'MAX_QUEUE_BYTES' | 'DASHBOARD'>
+    > &
     Partial<Pick<ApiConfig, 'REDIS_WAIT_REPLICAS' | 'REDIS_WAIT_TIMEOUT_MS'>> &
     HttpEdgeConfig;
   /** API keys (from API_KEYS or API_KEYS_FILE); none or absent: /predict is open. */
@@ -58,6 +63,8 @@ export interface AppDeps {
    * metrics. Default: a registry of this app's own metrics only.
    */
   readonly metrics?: Registry;
+  /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (server.ts loads it): spans of requests, enqueues, model calls. */
+  readonly tracing?: Tracing;
 }
 
 /**
@@ -72,6 +79,7 @@ export async function buildApp({
   apiKeys = [],
   isModelLoaded = () => true,
   metrics = createMetricsRegistry({ processMetrics: false }),
+  tracing,
 }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...httpEdgeOptions(config),
@@ -92,6 +100,7 @@ export async function buildApp({
     genReqId: requestIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app, config);
+  if (tracing) installHttpSpans(app, tracing);
   installHttpMetrics(app, metrics);
   echoRequestId(app);
 
@@ -117,11 +126,13 @@ export async function buildApp({
     onError: (error) => app.log.warn({ err: error }, 'queue metrics: Redis did not answer'),
   });
   // Every call of the model is timed, sync requests' here as jobs' in the consumer.
-  const served = timedModel(model, metrics);
+  const timed = timedModel(model, metrics);
+  const served = tracing ? tracing.traceModel(timed) : timed;
   const store = createJobStore(redis, keys, {
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     maxQueueLength: config.MAX_QUEUE_LENGTH,
     maxQueueBytes: config.MAX_QUEUE_BYTES ?? 0,
+    ...(tracing && { tracing }),
   });
   const predictions = createPredictionService({
     model: served,
@@ -137,5 +148,9 @@ export async function buildApp({
   await app.register(predictRoutes, { predictions, access, model });
   await app.register(healthRoutes, { store, isModelLoaded });
   await app.register(metricsRoutes, { registry: metrics });
+  // On unless DASHBOARD=false (absent: on, as the configuration's default).
+  if (config.DASHBOARD !== 'false') {
+    await app.register(dashboard, { redis, keys, store, resultTtlSeconds: config.RESULT_TTL_SECONDS, access });
+  }
   return app;
 }

@@ -1,4 +1,10 @@
-import { CommonConfigProperties, latencyRangeCheck, loadConfig, redisSentinelsCheck } from '@foretell/shared';
+import {
+  CommonConfigProperties,
+  latencyRangeCheck,
+  loadConfig,
+  redisSentinelsCheck,
+  TracingConfigProperties,
+} from '@foretell/shared';
 import { Type, type Static } from 'typebox';
 import { accessConfigCheck } from './auth/access-config.js';
 import { httpTimeoutsCheck } from './http-timeouts-check.js';
@@ -8,6 +14,7 @@ export const ApiConfigSchema = Type.Object({
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port the API listens on.' }),
   HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Address the API binds to.' }),
   ...CommonConfigProperties,
+  ...TracingConfigProperties,
   SYNC_TIMEOUT_MS: Type.Integer({
     default: 30000,
     minimum: 1,
@@ -117,6 +124,11 @@ export const ApiConfigSchema = Type.Object({
   DOCS_PUBLIC: Type.Union([Type.Literal('true'), Type.Literal('false')], {
     default: 'true',
     description: 'With API keys: `false` makes /docs and /docs/json need a key too.',
+  }),
+  DASHBOARD: Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    default: 'true',
+    description:
+      '`false`: no /dashboard (404). Its data, under /dashboard/api/, needs an API key when keys are on; the page asks for one.',
   }),
 });
 export type ApiConfig = Readonly<Static<typeof ApiConfigSchema>>;

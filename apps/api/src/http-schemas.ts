@@ -23,3 +23,19 @@ export const RedisUnavailableResponse = {
   }),
   headers: RetryAfterHeader,
 };
+
+const WwwAuthenticateHeader = {
+  'WWW-Authenticate': {
+    type: 'string',
+    description: '`Bearer realm="foretell"`, with `error="invalid_token"` when the key sent is not one.',
+  },
+};
+
+/** 401 of a route that needs an API key (keys on), with its challenge. */
+export const UnauthorizedResponse = {
+  ...errorResponse('No API key (`UNAUTHORIZED`), or not a valid one (`INVALID_API_KEY`).', {
+    error: 'This route needs an API key: send Authorization: Bearer <key>.',
+    code: 'UNAUTHORIZED',
+  }),
+  headers: WwwAuthenticateHeader,
+};

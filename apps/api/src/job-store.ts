@@ -8,6 +8,8 @@ import {
   type JobTrace,
   type ModelIdentity,
   type RedisKeys,
+  tracedRedis,
+  type Tracing,
 } from '@foretell/shared';
 import { ReplyError, type Redis, type Result } from 'ioredis';
 import { classifyRedisFailure } from './redis-failure.js';
@@ -84,6 +86,12 @@ export interface JobStoreSettings {
   readonly maxQueueLength: number;
   /** Bytes of the inputs in the backlog beyond which async submissions are refused; 0 (or absent) for none. */
   readonly maxQueueBytes?: number;
+  /**
+   * On: each enqueue runs in a producer span, and the traceparent stored with
+   * the job is that span's, not the client's, so that the consumer's span of
+   * the job is in the request's trace.
+   */
+  readonly tracing?: Tracing;
 }
 
 // Models a process has met: a deployment serves a handful; cleared if some
@@ -93,23 +101,31 @@ const MAX_KNOWN_MODELS = 256;
 export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStoreSettings): JobStore {
   redis.defineCommand('foretellEnqueueJob', { lua: ENQUEUE_JOB_LUA });
   const knownModels = new Map<string, ModelIdentity>();
+  const { tracing } = settings;
+  const enqueueJob = tracedRedis(tracing, 'EVALSHA', 'enqueue-job', redis.foretellEnqueueJob.bind(redis));
+  const admit = ({ id, input, idempotency, owner, trace }: EnqueueRequest): Promise<EnqueueResult> =>
+    guarded(async () => {
+      const [outcome, existingOrNewId] = await enqueueJob(
+        ...enqueueJobArgs(keys, {
+          id,
+          input,
+          ttlSeconds: settings.resultTtlSeconds,
+          maxQueueLength: settings.maxQueueLength,
+          maxQueueBytes: settings.maxQueueBytes ?? 0,
+          ...(idempotency && { idempotency }),
+          ...(owner && { owner }),
+          ...(trace && { trace }),
+        }),
+      );
+      return { outcome, id: existingOrNewId };
+    });
   return {
-    enqueue: ({ id, input, idempotency, owner, trace }) =>
-      guarded(async () => {
-        const [outcome, existingOrNewId] = await redis.foretellEnqueueJob(
-          ...enqueueJobArgs(keys, {
-            id,
-            input,
-            ttlSeconds: settings.resultTtlSeconds,
-            maxQueueLength: settings.maxQueueLength,
-            maxQueueBytes: settings.maxQueueBytes ?? 0,
-            ...(idempotency && { idempotency }),
-            ...(owner && { owner }),
-            ...(trace && { trace }),
-          }),
-        );
-        return { outcome, id: existingOrNewId };
-      }),
+    enqueue: (request) =>
+      tracing
+        ? tracing.enqueue(keys.jobs, request.id, (traceparent) =>
+            admit({ ...request, trace: { ...request.trace, traceparent } }),
+          )
+        : admit(request),
 
     // Decoded outside `guarded`: a hash that does not match the schema is a bug (500), not an outage (503).
     read: async (id) => decodeJobRecord(await guarded(() => redis.hgetall(keys.job(id)))),

@@ -47,6 +47,7 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
       tags: [
         { name: 'predictions', description: 'Run the model, now or queued.' },
         { name: 'operations', description: 'Liveness and readiness probes.' },
+        { name: 'dashboard', description: 'The dashboard page at /dashboard and the JSON it polls.' },
       ],
     },
   });

@@ -5,6 +5,7 @@ import {
   createProcessLogger,
   loadFailureMessage,
   loadModel,
+  loadTracing,
   workerCount,
 } from '@foretell/shared';
 import closeWithGrace from 'close-with-grace';
@@ -27,6 +28,8 @@ const { config, apiKeys } = (() => {
   }
 })();
 const log = createProcessLogger('api', config.LOG_LEVEL);
+// Undefined without OTEL_EXPORTER_OTLP_ENDPOINT: then no OpenTelemetry module is loaded at all.
+const tracing = await loadTracing(config, 'foretell-api', log);
 // A model module that does not fit fails the start with one line saying why, as a bad setting does.
 const model = await loadModel({ ...config, MODEL_WORKERS: workerCount(config.MODEL_WORKERS) }).catch(
   (error: unknown) => {
@@ -50,6 +53,7 @@ const app = await buildApp({
   apiKeys,
   isModelLoaded: () => modelLoaded,
   metrics: createMetricsRegistry({ processMetrics: true }),
+  ...(tracing && { tracing }),
 });
 if (!modelLoaded) {
   void (async () => {
@@ -71,6 +75,8 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, logger: log }, async ({ signal
   // After the last request: nothing calls the model any more.
   await Promise.resolve(model.close?.()).catch((error: unknown) => log.warn({ err: error }, 'model close failed'));
   await redis.quit().catch((error: unknown) => log.warn({ err: error }, 'redis quit failed'));
+  // After the last request: every span has ended, and is exported now.
+  await tracing?.shutdown();
   log.info('stopped');
 });
 

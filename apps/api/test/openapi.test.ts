@@ -44,12 +44,23 @@ const EXPECTED: [path: string, method: string, statuses: string[]][] = [
   ['/predict/{prediction_id}', 'get', ['200', '400', '404', '408', '431', '500', '503']],
   ['/health', 'get', ['200']],
   ['/ready', 'get', ['200', '503']],
+  ['/dashboard/api/access', 'get', ['200']],
+  ['/dashboard/api/overview', 'get', ['200', '503']],
+  ['/dashboard/api/dead-letters', 'get', ['200', '400', '503']],
+  ['/dashboard/api/dead-letters/{entryId}/replay', 'post', ['200', '400', '404', '409', '503']],
+  ['/dashboard/api/jobs/{id}', 'get', ['200', '400', '404', '503']],
 ];
 
 describe('the OpenAPI document at /docs/json', () => {
   it('is OpenAPI 3 and lists exactly the public routes', () => {
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/dashboard',
+      '/dashboard/api/access',
+      '/dashboard/api/dead-letters',
+      '/dashboard/api/dead-letters/{entryId}/replay',
+      '/dashboard/api/jobs/{id}',
+      '/dashboard/api/overview',
       '/health',
       '/metrics',
       '/predict',

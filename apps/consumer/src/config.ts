@@ -3,12 +3,14 @@ import {
   latencyRangeCheck,
   loadConfig,
   redisSentinelsCheck,
+  TracingConfigProperties,
   type ConfigCheck,
 } from '@foretell/shared';
 import { Type, type Static } from 'typebox';
 
 export const ConsumerConfigSchema = Type.Object({
   ...CommonConfigProperties,
+  ...TracingConfigProperties,
   CONSUMER_CONCURRENCY: Type.Integer({
     default: 256,
     minimum: 1,

@@ -14,6 +14,8 @@ import {
   type JobMessage,
   type Model,
   type RedisKeys,
+  tracedRedis,
+  type Tracing,
 } from '@foretell/shared';
 import { createCallBatcher } from './call-batcher.js';
 import type { Redis } from 'ioredis';
@@ -53,6 +55,8 @@ export interface JobRunnerDeps {
   readonly deadLetterMaxLength: number;
   /** Aborted when the shutdown grace period is over: the job is left pending. */
   readonly hardStop: AbortSignal;
+  /** On: each job's script calls in spans, and its span marked with how the attempt ended. */
+  readonly tracing?: Tracing;
 }
 
 /** Runs one stream entry (already decoded) to its end; never called twice at once for one entry. */
@@ -141,7 +145,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   }
 
   // One key and no argument per job; only jobs with an owner add two arguments.
-  const startJob = createCallBatcher<JobRef, number>((jobs) => {
+  const startJobs = createCallBatcher<JobRef, number>((jobs) => {
     const hashes = jobs.map(({ id }) => keys.job(id));
     const owners = new ScriptKeys(hashes);
     const extras: string[] = [];
@@ -158,13 +162,15 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       ...extras,
     );
   }, MAX_BATCH);
+  // Traced per job: a job's span of it is the job's wait for the batch call it is part of.
+  const startJob = tracedRedis(deps.tracing, 'EVALSHA', 'start-jobs', startJobs);
 
   // Every finished job names the model that ran it (model-identity.ts); a model without a name, none.
   const identity = identityOf(model);
   const [ref, label] = identity ? [modelRef(identity), modelLabel(identity)] : ['', ''];
 
   // One key and four arguments per job; failures and jobs with an owner add three arguments.
-  const finishJob = createCallBatcher<Outcome, number>((outcomes) => {
+  const finishJobs = createCallBatcher<Outcome, number>((outcomes) => {
     const scriptKeys = new ScriptKeys([keys.jobs, keys.dead, keys.backlogBytes, keys.models]);
     for (const { job } of outcomes) scriptKeys.keys.push(keys.job(job.id));
     const perJob: string[] = [];
@@ -189,9 +195,12 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       ...extras,
     );
   }, MAX_BATCH);
+  const finishJob = tracedRedis(deps.tracing, 'EVALSHA', 'finish-jobs', finishJobs);
+  const retryJob = tracedRedis(deps.tracing, 'EVALSHA', 'retry-job', redis.foretellRetryJob.bind(redis));
 
   /** Stores the outcome (unless one is stored already) and acks the entry; counts what happened. */
   async function finish(job: JobRef, outcome: 'succeeded' | 'failed', value: string, detail: string): Promise<void> {
+    deps.tracing?.jobEnded(outcome, detail);
     const written = await finishJob({ job, outcome, value, detail });
     if (written === FINISH_JOB_WRITTEN) stats[outcome] += 1;
     else if (written === FINISH_JOB_ALREADY_FINISHED) stats.duplicates += 1;
@@ -211,7 +220,8 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     const jobKeys = [keys.job(job.id), keys.jobs, keys.retries, keys.backlogBytes];
     const owner = ownerKey(job.owner);
     if (owner !== undefined) jobKeys.push(owner);
-    const scheduled = await redis.foretellRetryJob(
+    deps.tracing?.jobEnded('retried', reason);
+    const scheduled = await retryJob(
       jobKeys.length,
       ...jobKeys,
       keys.group,

@@ -4,7 +4,6 @@ import {
   HEARTBEAT_ENTRIES_LUA,
   PROMOTE_RETRIES_LUA,
   REMOVE_IDLE_CONSUMERS_LUA,
-  REPLAY_DEAD_LETTER_LUA,
   RETRY_JOB_LUA,
   START_JOBS_LUA,
 } from '@foretell/shared';
@@ -20,7 +19,6 @@ declare module 'ioredis' {
     foretellDeadLetterEntry(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     foretellHeartbeatEntries(numberOfKeys: number, ...keysAndArgs: string[]): Result<string[], Context>;
     foretellRemoveIdleConsumers(numberOfKeys: number, ...keysAndArgs: string[]): Result<string[], Context>;
-    foretellReplayDeadLetter(numberOfKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }
 
@@ -36,7 +34,6 @@ export function defineJobScripts(redis: Redis): void {
   redis.defineCommand('foretellDeadLetterEntry', { lua: DEAD_LETTER_ENTRY_LUA });
   redis.defineCommand('foretellHeartbeatEntries', { lua: HEARTBEAT_ENTRIES_LUA });
   redis.defineCommand('foretellRemoveIdleConsumers', { lua: REMOVE_IDLE_CONSUMERS_LUA });
-  redis.defineCommand('foretellReplayDeadLetter', { lua: REPLAY_DEAD_LETTER_LUA });
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   createRedisConnection,
   loadFailureMessage,
   loadModel,
+  loadTracing,
   workerCount,
   redisKeys,
   registerQueueMetrics,
@@ -16,6 +17,7 @@ import { loadConsumerConfig } from './config.js';
 import { registerConsumerMetrics } from './consumer-metrics.js';
 import { createMetricsServer, type Readiness } from './metrics-server.js';
 import { shutDown } from './shutdown.js';
+import { createStatsPublisher } from './stats-publisher.js';
 import { createConsumer } from './stream-consumer.js';
 
 // The consumer's one impure entrypoint: reads the environment, opens Redis,
@@ -30,6 +32,8 @@ const config = (() => {
   }
 })();
 const log = createProcessLogger('consumer', config.LOG_LEVEL);
+// Undefined without OTEL_EXPORTER_OTLP_ENDPOINT: then no OpenTelemetry module is loaded at all.
+const tracing = await loadTracing(config, 'foretell-consumer', log);
 const metrics = createMetricsRegistry({ processMetrics: true });
 // A module that cannot be loaded is a setting to fix: one line, as the API says it, not a stack.
 const loaded = await loadModel({ ...config, MODEL_WORKERS: workerCount(config.MODEL_WORKERS) }).catch(
@@ -39,7 +43,8 @@ const loaded = await loadModel({ ...config, MODEL_WORKERS: workerCount(config.MO
   },
 );
 // Every call of the model is timed (foretell_model_duration_seconds).
-const model = timedModel(loaded, metrics);
+const timed = timedModel(loaded, metrics);
+const model = tracing ? tracing.traceModel(timed) : timed;
 
 // With worker threads or batches, no more jobs are taken than the model runs
 // at once and as much again (Model.capacity): an entry claimed but waiting for
@@ -87,9 +92,12 @@ const consumer = createConsumer({
     removeIdleConsumersAfterMs: config.CONSUMER_REMOVE_IDLE_MS,
     deadLetterMaxLength: config.DEAD_LETTER_MAX_LENGTH,
   },
+  ...(tracing && { tracing }),
 });
 
 registerConsumerMetrics(metrics, consumer);
+// The dashboard's jobs per second and model quantiles: the API reads them from Redis.
+const statsPublisher = createStatsPublisher({ redis, keys, name: consumerName, consumer, registry: metrics, log });
 registerQueueMetrics(metrics, redis, keys, {
   onError: (error) => log.warn({ err: error }, 'queue metrics: Redis did not answer'),
 });
@@ -129,8 +137,12 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + CLOSE_MARGIN_MS, logger: log 
   phase = 'stopping';
   if (err) log.error({ err }, 'shutting down after an unexpected error');
   else log.info({ signal }, 'shutting down: no new jobs, finishing the ones in hand');
-  await shutDown({ consumer, redis, graceMs: config.SHUTDOWN_GRACE_MS, log });
+  // The last snapshot once the jobs in hand are done, before the connection closes.
+  const reporting = { ...consumer, close: () => consumer.close().finally(() => statsPublisher.close()) };
+  await shutDown({ consumer: reporting, redis, graceMs: config.SHUTDOWN_GRACE_MS, log });
   await Promise.resolve(model.close?.()).catch((error: unknown) => log.warn({ err: error }, 'model close failed'));
+  // Once the jobs in hand are done: their spans have ended, and are exported now.
+  await tracing?.shutdown();
   // Last: the port answers (/ready 503) while the consumer drains.
   await metricsServer.close();
 });
@@ -150,7 +162,10 @@ if (model.load) {
 try {
   if (!stopRequested) {
     await consumer.start();
-    if (!stopRequested) phase = 'reading';
+    if (!stopRequested) {
+      phase = 'reading';
+      statsPublisher.start();
+    }
   }
 } catch (error) {
   // A start still waiting for Redis fails when a stop drops the connection: that is the stop's to report.

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeJobMessage, type Model, type RedisKeys } from '@foretell/shared';
+import { decodeJobMessage, type Model, type RedisKeys, type Tracing } from '@foretell/shared';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createJobRunner, emptyStats, jobLogFields, type ConsumerStats } from './job-runner.js';
 import { defineJobScripts } from './job-scripts.js';
+import { traceJobRuns } from './job-span.js';
 import { createPendingRecovery, type HeldEntry, type StreamEntry } from './pending-recovery.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -29,6 +30,8 @@ export interface ConsumerDeps {
   readonly keys: RedisKeys;
   readonly log: Logger;
   readonly settings: ConsumerSettings;
+  /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (main.ts loads it): a span per job, its model call and script calls. */
+  readonly tracing?: Tracing;
 }
 
 export interface Consumer {
@@ -91,7 +94,7 @@ export function readerConnectionName(keys: RedisKeys, consumerName: string): str
  * running up to `concurrency` of them at once. An upkeep loop heartbeats the
  * entries in hand and re-queues due retries.
  */
-export function createConsumer({ redis, model, keys, log, settings }: ConsumerDeps): Consumer {
+export function createConsumer({ redis, model, keys, log, settings, tracing }: ConsumerDeps): Consumer {
   defineJobScripts(redis);
   // Named, so that close() can find it with CLIENT LIST even after a reconnect changed its id.
   const readerName = readerConnectionName(keys, settings.name);
@@ -106,7 +109,7 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
   const stopping = new AbortController();
   const upkeepStop = new AbortController();
   const hardStop = new AbortController();
-  const runJob = createJobRunner({
+  const runner = createJobRunner({
     redis,
     model,
     keys,
@@ -116,7 +119,9 @@ export function createConsumer({ redis, model, keys, log, settings }: ConsumerDe
     resultTtlSeconds: settings.resultTtlSeconds,
     deadLetterMaxLength: settings.deadLetterMaxLength,
     hardStop: hardStop.signal,
+    ...(tracing && { tracing }),
   });
+  const runJob = traceJobRuns(runner, tracing, keys);
   const recovery = createPendingRecovery({
     redis,
     keys,

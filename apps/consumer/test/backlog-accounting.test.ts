@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  createDeadLetters,
   decodeJobRecord,
   ENQUEUE_JOB_LUA,
   enqueueJobArgs,
@@ -12,7 +13,6 @@ import {
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { createDeadLetters } from '../src/dead-letters.js';
 import { harnessPool, type Harness } from './consumer-harness.js';
 
 // What Redis holds for the backlog is counted exactly by the scripts that

@@ -1,4 +1,11 @@
-import { createMockModel, ENQUEUE_JOB_LUA, enqueueJobArgs, type JobTrace, type Model } from '@foretell/shared';
+import {
+  createMockModel,
+  ENQUEUE_JOB_LUA,
+  enqueueJobArgs,
+  type JobTrace,
+  type Model,
+  type Tracing,
+} from '@foretell/shared';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -75,6 +82,8 @@ export interface HarnessOptions {
    * then gets connections of its own there, and the test's `redis` stays direct.
    */
   connectVia?: string;
+  /** Spans of each job and of its script calls (the model is traced only if the test wraps it). */
+  tracing?: Tracing;
 }
 
 async function clientNamed(redis: Redis, name: string): Promise<Record<string, string> | undefined> {
@@ -106,6 +115,7 @@ function createHarness(options: HarnessOptions): Harness {
     keys: t.keys,
     log: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) }),
     settings,
+    ...(options.tracing && { tracing: options.tracing }),
   });
   const closers: (() => Promise<unknown>)[] = [];
   const closeOwn = async () => {

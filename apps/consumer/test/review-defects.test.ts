@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  createDeadLetters,
   FINISH_JOBS_LUA,
   mockResult,
   MODEL_FAILURE_REASON,
@@ -9,7 +10,6 @@ import {
 } from '@foretell/shared';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { createDeadLetters } from '../src/dead-letters.js';
 import { harnessPool, uniqueName, type Harness } from './consumer-harness.js';
 import { heldModel } from '../../../test/support/held-model.js';
 import { startRedisRelay, type RedisRelay } from '../../../test/support/redis-relay.js';

@@ -1,4 +1,6 @@
 export * from './config-loader.js';
+export * from './consumer-stats.js';
+export * from './dead-letters.js';
 export * from './job-message.js';
 export * from './job-record.js';
 export * from './mock-model.js';
@@ -28,5 +30,10 @@ export * from './lua/retry-job.js';
 export * from './lua/start-jobs.js';
 export * from './process-logger.js';
 export * from './trace-context.js';
+// Types and the loader only: the OpenTelemetry SDK (tracing/otel-tracing.ts) is imported dynamically, when tracing is on.
+export * from './tracing/load-tracing.js';
+export * from './tracing/traced-redis.js';
+export * from './tracing/tracing-config.js';
+export type * from './tracing/tracing.js';
 // TypeBox's builder, for models that declare schemas (`import { Type } from '@foretell/shared'`).
 export { Type } from 'typebox';

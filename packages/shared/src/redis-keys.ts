@@ -48,6 +48,13 @@ export interface RedisKeys {
    * field holds the ref. One field per model ever served; never expires.
    */
   readonly models: string;
+  /**
+   * Hash of the consumers' cumulative counts for the dashboard: field a
+   * consumer's name, value its snapshot (consumer-stats.ts), rewritten every
+   * few seconds. A field not rewritten for `STATS_STALE_MS` is dropped by
+   * the API that reads it.
+   */
+  readonly stats: string;
 }
 
 export const DEFAULT_KEY_PREFIX = 'foretell';
@@ -69,5 +76,6 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     ownerJobs: (ownerId: string) => `${prefix}:owner:${ownerId}:jobs`,
     rateLimits: `${prefix}:rate`,
     models: `${prefix}:models`,
+    stats: `${prefix}:stats`,
   });
 }

@@ -10,7 +10,7 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import type { AccessControl } from '../auth/access-control.js';
-import { errorResponse, RedisUnavailableResponse, RetryAfterHeader } from '../http-schemas.js';
+import { errorResponse, RedisUnavailableResponse, RetryAfterHeader, UnauthorizedResponse } from '../http-schemas.js';
 import { LazyAbort } from '../lazy-abort.js';
 import { BEARER_SCHEME } from '../openapi.js';
 import type { PredictionService } from '../prediction-service.js';
@@ -54,21 +54,6 @@ const PostHeadersSchema = Type.Object({
   ),
 });
 
-const WwwAuthenticateHeader = {
-  'WWW-Authenticate': {
-    type: 'string',
-    description: '`Bearer realm="foretell"`, with `error="invalid_token"` when the key sent is not one.',
-  },
-};
-
-const unauthorized = {
-  ...errorResponse('No API key (`UNAUTHORIZED`), or not a valid one (`INVALID_API_KEY`).', {
-    error: 'This route needs an API key: send Authorization: Bearer <key>.',
-    code: 'UNAUTHORIZED',
-  }),
-  headers: WwwAuthenticateHeader,
-};
-
 /**
  * The 429 of a route, for the per-key limits that are on (the jobs cap only
  * where jobs are queued); undefined when none is.
@@ -105,7 +90,7 @@ function keyedSchema(
   countsJobs: boolean,
 ): { security?: Record<string, string[]>[]; responses: Record<number, TSchema> } {
   if (!access) return { responses: {} };
-  const responses: Record<number, TSchema> = { 401: unauthorized };
+  const responses: Record<number, TSchema> = { 401: UnauthorizedResponse };
   const tooMany = tooManyRequests(access, countsJobs);
   if (tooMany) responses[429] = tooMany;
   return { security: [{ [BEARER_SCHEME]: [] }], responses };

@@ -1,6 +1,5 @@
-import { ConfigError, redisKeys } from '@foretell/shared';
+import { ConfigError, createDeadLetters, NotReplayableError, redisKeys } from '@foretell/shared';
 import { loadConsumerConfig } from '../config.js';
-import { createDeadLetters, NotReplayableError } from '../dead-letters.js';
 import type { CliCommand } from './cli-args.js';
 import { CliFailure } from './cli-errors.js';
 import { connectOnce, describeRedisFailure } from './cli-redis.js';

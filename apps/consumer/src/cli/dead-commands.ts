@@ -1,7 +1,5 @@
-import type { DeadLetter, createDeadLetters } from '../dead-letters.js';
+import type { DeadLetter, DeadLetters } from '@foretell/shared';
 import type { CliCommand } from './cli-args.js';
-
-type DeadLetters = ReturnType<typeof createDeadLetters>;
 
 /** Where a command writes its results (stdout). */
 export type Write = (text: string) => void;
