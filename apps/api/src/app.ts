@@ -2,7 +2,6 @@ import {
   createMetricsRegistry,
   redisKeys,
   registerQueueMetrics,
-  timedModel,
   type Model,
   type Registry,
   type Tracing,
@@ -17,7 +16,7 @@ import { drainOnClose } from './drain-on-close.js';
 import { answerFrameworkError, installErrorHandling } from './error-handler.js';
 import { capConnections, httpEdgeOptions, type HttpEdgeConfig } from './http-edge.js';
 import { createJobStore } from './job-store.js';
-import { installHttpMetrics } from './metrics/http-metrics.js';
+import { createHttpMetrics } from './metrics/http-metrics.js';
 import { createPredictionMetrics } from './metrics/prediction-metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { typeBoxValidatorCompiler } from './validator-compiler.js';
@@ -81,11 +80,15 @@ export async function buildApp({
   metrics = createMetricsRegistry({ processMetrics: false }),
   tracing,
 }: AppDeps): Promise<FastifyInstance> {
+  const http = createHttpMetrics(metrics);
   const app = Fastify({
     ...httpEdgeOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: false,
-    frameworkErrors: answerFrameworkError,
+    frameworkErrors(error, request, reply) {
+      http.timeUnmatched(request, reply);
+      answerFrameworkError(error, request, reply);
+    },
     schemaErrorFormatter: formatValidationErrors,
     // Any id, however long, is "not found" rather than 414: the URL is
     // already bounded by Node's header size limit (16 KiB).
@@ -101,14 +104,14 @@ export async function buildApp({
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app, config);
   if (tracing) installHttpSpans(app, tracing);
-  installHttpMetrics(app, metrics);
+  http.install(app);
   echoRequestId(app);
 
   app.setValidatorCompiler(typeBoxValidatorCompiler);
   // JSON only: without this, Fastify parses text/plain too, and a plain-text
   // body would be a 400 instead of the contract's 415.
   app.removeContentTypeParser('text/plain');
-  installErrorHandling(app);
+  installErrorHandling(app, http.timeUnmatched);
   drainOnClose(app);
   const access = installAccessControl(app, redis, {
     apiKeys,
@@ -125,9 +128,8 @@ export async function buildApp({
   registerQueueMetrics(metrics, redis, keys, {
     onError: (error) => app.log.warn({ err: error }, 'queue metrics: Redis did not answer'),
   });
-  // Every call of the model is timed, sync requests' here as jobs' in the consumer.
-  const timed = timedModel(model, metrics);
-  const served = tracing ? tracing.traceModel(timed) : timed;
+  // Every sync call of the model is timed by the prediction service, as jobs' are in the consumer.
+  const served = tracing ? tracing.traceModel(model) : model;
   const store = createJobStore(redis, keys, {
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     maxQueueLength: config.MAX_QUEUE_LENGTH,

@@ -50,7 +50,14 @@ export function toErrorAnswer(error: FastifyError | AppError | Error): ErrorAnsw
  * One error handler for the whole app: every error body is `{error, code}`,
  * 5xx never show internals, and unexpected errors are logged with their stack.
  */
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * `timeUnmatched` times the not-found answers, which no route's own hook
+ * does (see metrics/http-metrics.ts).
+ */
+export function installErrorHandling(
+  app: FastifyInstance,
+  timeUnmatched: (request: FastifyRequest, reply: FastifyReply) => void,
+): void {
   app.setErrorHandler((error: FastifyError | AppError | Error, request, reply) => {
     const { statusCode, body, retryAfterSeconds } = toErrorAnswer(error);
     if (statusCode >= 500) {
@@ -67,7 +74,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.code(statusCode).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
   });
 
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send(answer('ROUTE_NOT_FOUND').body));
+  app.setNotFoundHandler((request, reply) => {
+    timeUnmatched(request, reply);
+    return reply.code(404).send(answer('ROUTE_NOT_FOUND').body);
+  });
 }
 
 /**

@@ -153,6 +153,8 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
         timedOut = true;
         cancel.abort(new Error(`no answer within ${syncTimeoutMs} ms`));
       }, syncTimeoutMs);
+      // Timed here, where the model is awaited anyway: a timing wrapper (timedModel) would add a promise to every call.
+      const started = performance.now();
       try {
         // A getter: the controller is made only if the model reads the signal.
         const result: unknown = await model.predict(encode(input), cancel);
@@ -166,6 +168,7 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
         if (timedOut) throw new AppError('PREDICTION_TIMEOUT', undefined, { cause: error });
         throw new AppError('MODEL_FAILED', undefined, { cause: error });
       } finally {
+        metrics.modelCall((performance.now() - started) / 1000);
         clearTimeout(timer);
         syncInFlight -= 1;
       }

@@ -82,6 +82,22 @@ describe('GET /metrics on the API', () => {
     expect(series.filter((sample) => sample.labels?.route?.includes('nothing'))).toEqual([]);
   });
 
+  it("counts a URL refused before routing as unmatched, and every route's requests under its own pattern", async () => {
+    // A malformed percent-encoding never reaches the router (Fastify's frameworkErrors).
+    expect((await ctx.app.inject({ method: 'GET', url: '/nothing/%zz' })).statusCode).toBe(404);
+    expect((await ctx.app.inject({ method: 'GET', url: '/predict/%zz' })).statusCode).toBe(404);
+    // Routes added by plugins and by Fastify itself (HEAD) are timed as well as ours.
+    expect((await ctx.app.inject({ method: 'HEAD', url: '/health' })).statusCode).toBe(200);
+    expect((await ctx.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await ctx.app.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(200);
+
+    const s = await scrape();
+    expect(requests(s, 'unmatched', 'GET', 404)).toBe(2);
+    expect(requests(s, '/health', 'HEAD', 200)).toBe(1);
+    expect(requests(s, '/health', 'GET', 200)).toBe(1);
+    expect(requests(s, '/docs/json', 'GET', 200)).toBe(1);
+  });
+
   it('counts sync failures, timeouts and refusals, and async refusals', async () => {
     const model = heldModel();
     await ctx.rebuild({ model, config: { SYNC_TIMEOUT_MS: 100, MAX_SYNC_IN_FLIGHT: 1, MAX_QUEUE_LENGTH: 1 } });

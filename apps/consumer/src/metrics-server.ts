@@ -8,6 +8,8 @@ export type Readiness = { readonly ready: true } | { readonly ready: false; read
 export interface MetricsServerOptions {
   readonly registry: Registry;
   readonly readiness: () => Readiness;
+  /** How long a request, headers and body, may take to arrive; 10 s unless a test shortens it. */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface MetricsServer {
@@ -32,7 +34,11 @@ function json(response: ServerResponse, status: number, body: object, headers: R
  * Redis answers, not stopping). It keeps answering while the consumer drains.
  * Plain node:http: three fixed GET routes need no framework.
  */
-export function createMetricsServer({ registry, readiness }: MetricsServerOptions): MetricsServer {
+export function createMetricsServer({
+  registry,
+  readiness,
+  requestTimeoutMs = REQUEST_TIMEOUT_MS,
+}: MetricsServerOptions): MetricsServer {
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0];
     const known = path === '/metrics' || path === '/health' || path === '/ready';
@@ -53,7 +59,12 @@ export function createMetricsServer({ registry, readiness }: MetricsServerOption
   };
 
   const server: Server = createServer(
-    { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      // Node checks those deadlines only this often (30 s by default): a tenth keeps them near their value.
+      connectionsCheckingInterval: Math.max(100, Math.floor(requestTimeoutMs / 10)),
+    },
     (request, response) => {
       handle(request, response).catch((error: unknown) => {
         if (!response.headersSent) json(response, 500, { error: `metrics failed: ${String(error)}` });

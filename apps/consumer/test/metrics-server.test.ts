@@ -48,4 +48,39 @@ describe("the consumer's metrics server", () => {
     await waitFor(() => reply.includes('{"status":"ok"}'), { what: 'the answer on a held socket' });
     expect(reply.startsWith('HTTP/1.1 200 OK')).toBe(true);
   });
+
+  it('closes a socket whose request does not arrive in time, headers or body, and still serves the others', async () => {
+    const requestTimeoutMs = 500;
+    server = createMetricsServer({
+      registry: createMetricsRegistry({ processMetrics: false }),
+      readiness: () => ({ ready: true }),
+      requestTimeoutMs,
+    });
+    const port = await server.listen(0, '127.0.0.1');
+    const stalled = async (start: string) => {
+      const socket = await open(port);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
+      const sent = performance.now();
+      socket.write(start);
+      return { closed, sent, answer: () => answer };
+    };
+    // Half a header block, and whole headers with a body that never comes.
+    const headers = await stalled('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    const body = await stalled('GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+    // Node's own deadline, well before its 30 s default checking interval.
+    const within = async (socket: typeof headers) => {
+      const closedAt = await socket.closed;
+      expect(closedAt - socket.sent).toBeGreaterThanOrEqual(requestTimeoutMs - 50);
+      expect(closedAt - socket.sent).toBeLessThan(requestTimeoutMs * 4);
+    };
+    await within(headers);
+    expect(headers.answer()).toMatch(/^HTTP\/1\.1 408 /);
+    // The routes read no body: this one is answered at once, and its socket closed all the same.
+    await within(body);
+    expect(body.answer()).toMatch(/^HTTP\/1\.1 200 /);
+    const response = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(response.status).toBe(200);
+  });
 });

@@ -1,4 +1,4 @@
-import { METRICS, type Registry } from '@foretell/shared';
+import { METRICS, modelDurationMetric, type Registry } from '@foretell/shared';
 import { Counter } from 'prom-client';
 
 export type SyncOutcome = 'succeeded' | 'failed' | 'timed_out' | 'refused';
@@ -8,6 +8,8 @@ export type AsyncOutcome = 'queued' | 'replayed' | 'refused';
 export interface PredictionMetrics {
   sync(outcome: SyncOutcome): void;
   async(outcome: AsyncOutcome): void;
+  /** Counts one call of the model (a sync request's) that took `seconds`, answer or error. */
+  modelCall(seconds: number): void;
 }
 
 const SYNC_OUTCOMES: readonly SyncOutcome[] = ['succeeded', 'failed', 'timed_out', 'refused'];
@@ -33,7 +35,9 @@ export function createPredictionMetrics(registry: Registry): PredictionMetrics {
       for (const outcome of ASYNC_OUTCOMES) this.inc({ mode: 'async', outcome }, queued[outcome]);
     },
   });
+  const modelCall = modelDurationMetric(registry);
   return {
+    modelCall,
     sync(outcome) {
       sync[outcome] += 1;
     },

@@ -7,17 +7,26 @@ import { METRICS } from './metric-names.js';
 const MODEL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60];
 
 /**
- * The model, each call timed into `foretell_model_duration_seconds`: from
- * the call to its answer or error, as the app waits for it (a batch being
- * gathered and a wait for a free thread included).
+ * `foretell_model_duration_seconds`, and the function that counts one call
+ * of the model into it: for a caller that already awaits the model (the
+ * API's sync path) and so can time it without another promise around it.
  */
-export function timedModel(model: Model, registry: Registry): Model {
-  const observe = new CountingHistogram({
+export function modelDurationMetric(registry: Registry): (seconds: number) => void {
+  return new CountingHistogram({
     name: METRICS.modelDuration,
     help: 'Time from a call of the model to its answer or error, per input, in seconds.',
     buckets: MODEL_BUCKETS,
     registers: [registry],
   }).series({});
+}
+
+/**
+ * The model, each call timed into `foretell_model_duration_seconds`: from
+ * the call to its answer or error, as the app waits for it (a batch being
+ * gathered and a wait for a free thread included).
+ */
+export function timedModel(model: Model, registry: Registry): Model {
+  const observe = modelDurationMetric(registry);
   return {
     ...model,
     async predict(input, options) {
