@@ -103,6 +103,7 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
   const knownModels = new Map<string, ModelIdentity>();
   const { tracing } = settings;
   const enqueueJob = tracedRedis(tracing, 'EVALSHA', 'enqueue-job', redis.foretellEnqueueJob.bind(redis));
+  const readJob = tracedRedis(tracing, 'HGETALL', undefined, (key: string) => redis.hgetall(key));
   const admit = ({ id, input, idempotency, owner, trace }: EnqueueRequest): Promise<EnqueueResult> =>
     guarded(async () => {
       const [outcome, existingOrNewId] = await enqueueJob(
@@ -128,7 +129,7 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
         : admit(request),
 
     // Decoded outside `guarded`: a hash that does not match the schema is a bug (500), not an outage (503).
-    read: async (id) => decodeJobRecord(await guarded(() => redis.hgetall(keys.job(id)))),
+    read: async (id) => decodeJobRecord(await guarded(() => readJob(keys.job(id)))),
 
     async modelNamed(ref) {
       const known = knownModels.get(ref);

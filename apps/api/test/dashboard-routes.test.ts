@@ -6,6 +6,7 @@ import {
   STATS_STALE_MS,
   type ConsumerStatsSnapshot,
 } from '@foretell/shared';
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from './build-test-app.js';
 
@@ -36,6 +37,11 @@ function snapshot(at: number, overrides: Partial<ConsumerStatsSnapshot> = {}): C
 }
 
 const NO_JOBS = { succeeded: 0, failed: 0, retried: 0, reclaimed: 0, expired: 0, poison: 0 };
+
+/** A dead letter as the consumer writes one for a stream entry that did not parse: it names no job. */
+function addUnparsedLetter(redis: Redis, deadStream: string): Promise<string | null> {
+  return redis.xadd(deadStream, '*', 'entry', '1-0', 'reason', 'odd number of fields', 'fields', '["id"]');
+}
 
 describe('GET /dashboard/api/overview', () => {
   it('is all zeros for a deployment that never ran', async () => {
@@ -147,16 +153,7 @@ describe('GET /dashboard/api/dead-letters', () => {
       'model',
       'abcd1234',
     );
-    const poison = await redis.xadd(
-      keys.dead,
-      '*',
-      'entry',
-      '1-0',
-      'reason',
-      'odd number of fields',
-      'fields',
-      '["id"]',
-    );
+    const poison = await addUnparsedLetter(redis, keys.dead);
     const long = await redis.xadd(
       keys.dead,
       '*',
@@ -268,16 +265,7 @@ describe('POST /dashboard/api/dead-letters/{entryId}/replay', () => {
       status: 404,
       body: { error: 'Dead letter not found.', code: 'DEAD_LETTER_NOT_FOUND' },
     });
-    const poison = await redis.xadd(
-      keys.dead,
-      '*',
-      'entry',
-      '1-0',
-      'reason',
-      'odd number of fields',
-      'fields',
-      '["id"]',
-    );
+    const poison = await addUnparsedLetter(redis, keys.dead);
     expect(await post(`/dashboard/api/dead-letters/${poison}/replay`)).toEqual({
       status: 409,
       body: { error: 'This dead letter names no valid job; it cannot be replayed.', code: 'NOT_REPLAYABLE' },

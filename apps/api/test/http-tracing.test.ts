@@ -87,6 +87,20 @@ describe('the API with tracing on', () => {
     expect(model.attributes).toMatchObject({ 'foretell.model.name': 'mock' });
   });
 
+  it("a GET of a job: its Redis read is a client span under the request's", async () => {
+    const { app, traces } = await tracedApp();
+    const client = injectClient(app);
+    const id = await client.submit('looked up');
+    const lookup = await client.send({ method: 'GET', url: `/predict/${id}`, headers: { traceparent: TRACEPARENT } });
+    expect(lookup.status).toBe(400);
+    const server = traces.span('GET /predict/:prediction_id');
+    const read = traces.span('HGETALL');
+    expect(read.kind).toBe(SpanKind.CLIENT);
+    expect(read.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(read.spanContext().traceId).toBe(TRACE_ID);
+    expect(read.attributes).toMatchObject({ 'db.system.name': 'redis', 'db.operation.name': 'HGETALL' });
+  });
+
   it('a refused request is a span with its status and no route; a 5xx is an error', async () => {
     const { t, app, traces } = await tracedApp();
     await injectClient(app).get('nope');
