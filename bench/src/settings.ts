@@ -40,7 +40,7 @@ export const USAGE = `Usage: pnpm bench [options]   (or node bench/dist/run.js [
   --duration S      whole seconds of each measured load run (default 10; smoke 1)
   --connections N   autocannon connections (default 50)
   --only a,b        run only these scenarios: sync, async, get, memory, backlog, slow-model,
-                    workers, batching, sentiment
+                    long-poll, workers, batching, sentiment
   --smoke           a few seconds per scenario, tiny backlogs: checks that every scenario reports;
                     targets that need the full load are shown as "not measured (smoke)"
   --aof             Redis with appendonly yes, appendfsync everysec (default: no persistence)

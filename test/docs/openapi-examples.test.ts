@@ -160,7 +160,9 @@ const OPEN_CASES: Record<string, () => Promise<Answer>> = {
   'POST /predict 504': () => service('noRedis').client.post({ input: 'x' }),
   async 'GET /predict/{prediction_id} 400'() {
     const { client } = service('open');
-    return client.get(await client.submit('x'));
+    const id = await client.submit('x');
+    // A wait of 0 s: the same answer, with the Preference-Applied the document names for it.
+    return client.send({ method: 'GET', url: `/predict/${id}`, headers: { prefer: 'wait=0' } });
   },
   'GET /predict/{prediction_id} 404': () => service('open').client.get(randomUUID()),
   'GET /predict/{prediction_id} 408': () => rawExchange(service('noRedis').port, STALLED_GET),

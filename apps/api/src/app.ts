@@ -20,6 +20,7 @@ import { createHttpMetrics } from './metrics/http-metrics.js';
 import { createPredictionMetrics } from './metrics/prediction-metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { typeBoxValidatorCompiler } from './validator-compiler.js';
+import { createJobNotifier, type JobNotifier } from './waiting/job-notifier.js';
 import { formatValidationErrors } from './validation-messages.js';
 import { createPredictionService } from './prediction-service.js';
 import { createReplicaWait } from './replica-wait.js';
@@ -43,10 +44,14 @@ export interface AppDeps {
       Pick<ApiConfig, 'RATE_LIMIT_PER_MINUTE' | 'MAX_JOBS_PER_KEY' | 'DOCS_PUBLIC' | 'MAX_QUEUE_BYTES' | 'DASHBOARD'>
     > &
     Partial<Pick<ApiConfig, 'REDIS_WAIT_REPLICAS' | 'REDIS_WAIT_TIMEOUT_MS'>> &
+    Partial<Pick<ApiConfig, 'MAX_WAIT_SECONDS' | 'MAX_WAITERS'>> &
     HttpEdgeConfig;
   /** API keys (from API_KEYS or API_KEYS_FILE); none or absent: /predict is open. */
   readonly apiKeys?: readonly string[];
-  /** Commands connection; the app never opens or closes it. */
+  /**
+   * Commands connection; the app never closes it. The app opens (on the
+   * first wait for a job) and closes one duplicate of it, its subscriber.
+   */
   readonly redis: Redis;
   readonly model: Model;
   /**
@@ -70,7 +75,12 @@ export interface AppDeps {
  * Builds the HTTP app. It never listens, reads the environment or handles
  * signals: server.ts does, and tests call this with their own Redis.
  */
-export async function buildApp({
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  return (await buildAppWithNotifier(deps)).app;
+}
+
+/** buildApp, with the app's job notifier too (tests count its waiters). */
+export async function buildAppWithNotifier({
   config,
   redis,
   model,
@@ -79,7 +89,7 @@ export async function buildApp({
   isModelLoaded = () => true,
   metrics = createMetricsRegistry({ processMetrics: false }),
   tracing,
-}: AppDeps): Promise<FastifyInstance> {
+}: AppDeps): Promise<{ app: FastifyInstance; notifier: JobNotifier }> {
   const http = createHttpMetrics(metrics);
   const app = Fastify({
     ...httpEdgeOptions(config),
@@ -112,7 +122,16 @@ export async function buildApp({
   // body would be a 400 instead of the contract's 415.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app, http.timeUnmatched);
-  drainOnClose(app);
+  const keys = redisKeys(config.KEY_PREFIX);
+  const notifier = createJobNotifier({
+    redis,
+    channel: keys.done,
+    maxWaiters: config.MAX_WAITERS ?? 10000,
+    log: app.log,
+  });
+  // Waiting requests are answered before the drain waits for them; the subscriber closes with the app.
+  drainOnClose(app, { onClosing: () => notifier.closing() });
+  app.addHook('onClose', () => notifier.close());
   const access = installAccessControl(app, redis, {
     apiKeys,
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE ?? 0,
@@ -124,7 +143,6 @@ export async function buildApp({
     ...(access && config.DOCS_PUBLIC === 'false' && { docsHook: access.requireKey }),
   });
 
-  const keys = redisKeys(config.KEY_PREFIX);
   registerQueueMetrics(metrics, redis, keys, {
     onError: (error) => app.log.warn({ err: error }, 'queue metrics: Redis did not answer'),
   });
@@ -147,12 +165,17 @@ export async function buildApp({
       replicaWait: createReplicaWait(redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS ?? 500),
     }),
   });
-  await app.register(predictRoutes, { predictions, access, model });
+  await app.register(predictRoutes, {
+    predictions,
+    access,
+    model,
+    waiting: { notifier, maxWaitSeconds: config.MAX_WAIT_SECONDS ?? 60 },
+  });
   await app.register(healthRoutes, { store, isModelLoaded });
   await app.register(metricsRoutes, { registry: metrics });
   // On unless DASHBOARD=false (absent: on, as the configuration's default).
   if (config.DASHBOARD !== 'false') {
     await app.register(dashboard, { redis, keys, store, resultTtlSeconds: config.RESULT_TTL_SECONDS, access });
   }
-  return app;
+  return { app, notifier };
 }

@@ -75,6 +75,21 @@ export const ApiConfigSchema = Type.Object({
     maximum: 100000,
     description: 'Synchronous predictions running at once beyond which new ones get 503.',
   }),
+  MAX_WAIT_SECONDS: Type.Integer({
+    default: 60,
+    minimum: 0,
+    // An hour: past it a client is better served by a webhook than by a held connection.
+    maximum: 3600,
+    description:
+      'Longest wait of `GET /predict/{id}?wait=N` and `Prefer: wait=N`; a longer one is capped to it, not refused. 0: answer at once.',
+  }),
+  MAX_WAITERS: Type.Integer({
+    default: 10000,
+    minimum: 0,
+    maximum: 1000000,
+    description:
+      'Requests waiting for a job at once in this process; beyond, a request with a wait answers at once, as without one (no `Preference-Applied`). 0: no waiting.',
+  }),
   REDIS_TIMEOUT_MS: Type.Integer({
     default: 1000,
     minimum: 1,

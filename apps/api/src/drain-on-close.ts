@@ -17,8 +17,11 @@ import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
  * the process exits 1). No work has started for it; once the others are
  * answered, the server closes its socket (`forceCloseConnections`, see
  * http-edge.ts).
+ *
+ * `onClosing` runs as closing begins, before the wait: it answers the
+ * requests that would otherwise wait for a job until their own deadline.
  */
-export function drainOnClose(app: FastifyInstance): void {
+export function drainOnClose(app: FastifyInstance, { onClosing }: { onClosing?: () => void } = {}): void {
   const inFlight = new Set<IncomingMessage>();
   let drained: (() => void) | undefined;
   let closing = false;
@@ -47,6 +50,8 @@ export function drainOnClose(app: FastifyInstance): void {
 
   app.addHook('preClose', async () => {
     closing = true;
+    // Requests that only wait (long-poll) answer now, so that the drain below is not held by them.
+    onClosing?.();
     if (onlyUploadsLeft()) return;
     app.log.info({ inFlight: inFlight.size }, 'waiting for in-flight requests');
     await new Promise<void>((resolve) => {

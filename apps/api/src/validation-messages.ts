@@ -8,9 +8,13 @@ function where(dataVar: string, instancePath: string): string {
 /** One or more visible ASCII characters: what may become part of a Redis key or a header. */
 export const VISIBLE_ASCII_PATTERN = '^[\\x21-\\x7E]+$';
 
+/** A whole number of seconds, 0 or more (a `wait`). */
+export const SECONDS_PATTERN = '^[0-9]+$';
+
 /** What the schemas' patterns mean, in words. */
 const PATTERN_MEANINGS: Record<string, string> = {
   [VISIBLE_ASCII_PATTERN]: 'must be visible ASCII characters (no spaces, control or non-ASCII characters)',
+  [SECONDS_PATTERN]: 'must be a whole number of seconds (0 or more)',
 };
 
 function describe(error: FastifySchemaValidationError, dataVar: string): string | undefined {

@@ -124,12 +124,39 @@ describe('the OpenAPI document at /docs/json', () => {
 
   it('documents Retry-After on "still processing" and 503 answers, and Location on 202', () => {
     const get = doc.paths['/predict/{prediction_id}']?.get;
-    expect(Object.keys(get?.responses['400']?.headers ?? {})).toEqual(['Retry-After']);
+    expect(Object.keys(get?.responses['400']?.headers ?? {})).toEqual(['Retry-After', 'Preference-Applied']);
     expect(Object.keys(get?.responses['503']?.headers ?? {})).toEqual(['Retry-After']);
     expect(Object.keys(doc.paths['/predict']?.post?.responses['202']?.headers ?? {})).toEqual([
       'Location',
       'Idempotent-Replayed',
+      'Preference-Applied',
     ]);
+  });
+
+  it('documents long-poll: the wait parameter, the Prefer header, Preference-Applied, and the POST 200 under a wait', () => {
+    const get = doc.paths['/predict/{prediction_id}']?.get as unknown as {
+      parameters: { in: string; name: string; description: string; example?: unknown; schema: { pattern?: string } }[];
+      responses: Record<string, { headers?: Record<string, unknown> }>;
+    };
+    const byName = new Map(get.parameters.map((parameter) => [`${parameter.in} ${parameter.name}`, parameter]));
+    // Examples in words, not `example`: Swagger UI would pre-fill them, and every "Try it out" would wait.
+    expect(byName.get('query wait')).toMatchObject({ schema: { pattern: '^[0-9]+$' } });
+    expect(byName.get('query wait')?.description).toMatch(/For example `10`/);
+    expect(byName.get('header prefer')?.description).toMatch(/For example `wait=10`/);
+    expect([...byName.values()].filter((parameter) => parameter.example !== undefined)).toEqual([
+      expect.objectContaining({ name: 'prediction_id' }),
+    ]);
+    expect(Object.keys(get.responses['200']?.headers ?? {})).toContain('Preference-Applied');
+    const post = doc.paths['/predict']?.post as unknown as {
+      parameters: { in: string; name: string; description: string; example?: unknown }[];
+      responses: Record<string, { description: string; headers?: Record<string, unknown> }>;
+    };
+    const prefer = post.parameters.find((parameter) => parameter.name === 'prefer');
+    expect(prefer).toMatchObject({ in: 'header' });
+    expect(prefer?.example).toBeUndefined();
+    expect(prefer?.description).toMatch(/For example `respond-async, wait=10`/);
+    expect(post.responses['200']?.description).toMatch(/Prefer: wait=N/);
+    expect(Object.keys(post.responses['200']?.headers ?? {})).toContain('Preference-Applied');
   });
 
   it('serves Swagger UI at /docs', async () => {

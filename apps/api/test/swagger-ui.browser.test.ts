@@ -153,11 +153,11 @@ describe('Swagger UI at /docs, in headless Chromium', { timeout: 60_000 }, () =>
     await tryItOut(op);
     // The form starts with no header set: Execute as it comes runs the model synchronously.
     const headerRows = op.locator('tr[data-param-in="header"]');
-    await expect.poll(() => headerRows.count(), { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => headerRows.count(), { timeout: 10_000 }).toBe(3);
     const headerNames = await Promise.all((await headerRows.all()).map((row) => row.getAttribute('data-param-name')));
-    expect(headerNames).toEqual(['async-mode', 'idempotency-key']);
+    expect(headerNames).toEqual(['async-mode', 'idempotency-key', 'prefer']);
     const headerInputs = await headerRows.locator('input').all();
-    expect(headerInputs).toHaveLength(2);
+    expect(headerInputs).toHaveLength(3);
     for (const input of headerInputs) expect(await input.inputValue()).toBe('');
     await op.locator('textarea.body-param__text').fill('{"input": "hello from swagger"}');
 

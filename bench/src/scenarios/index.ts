@@ -4,6 +4,7 @@ import { backlogDrain } from './backlog-drain.js';
 import { exampleModel } from './example-model.js';
 import { getPrediction } from './get-prediction.js';
 import { jobMemory } from './job-memory.js';
+import { longPoll } from './long-poll.js';
 import { modelBatching } from './model-batching.js';
 import { modelWorkers } from './model-workers.js';
 import { slowModel } from './slow-model.js';
@@ -17,6 +18,7 @@ export const SCENARIOS: readonly Scenario[] = [
   jobMemory,
   backlogDrain,
   slowModel,
+  longPoll,
   modelWorkers,
   modelBatching,
   exampleModel,

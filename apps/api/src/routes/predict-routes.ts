@@ -13,9 +13,12 @@ import type { AccessControl } from '../auth/access-control.js';
 import { errorResponse, RedisUnavailableResponse, RetryAfterHeader, UnauthorizedResponse } from '../http-schemas.js';
 import { LazyAbort } from '../lazy-abort.js';
 import { BEARER_SCHEME } from '../openapi.js';
-import type { PredictionService } from '../prediction-service.js';
+import type { PredictionLookup, PredictionService } from '../prediction-service.js';
 import type { Model } from '@foretell/shared';
-import { VISIBLE_ASCII_PATTERN } from '../validation-messages.js';
+import { SECONDS_PATTERN, VISIBLE_ASCII_PATTERN } from '../validation-messages.js';
+import { awaitJob } from '../waiting/await-job.js';
+import type { JobNotifier } from '../waiting/job-notifier.js';
+import { parsePrefer } from '../waiting/prefer-header.js';
 
 export interface PredictRoutesOptions {
   readonly predictions: PredictionService;
@@ -23,6 +26,8 @@ export interface PredictRoutesOptions {
   readonly model: Pick<Model, 'name' | 'version' | 'schemas'>;
   /** API keys are on: every route needs one, and its jobs are its own. */
   readonly access?: AccessControl | undefined;
+  /** Long-poll: the process's notifier of finished jobs, and the longest wait (MAX_WAIT_SECONDS). */
+  readonly waiting: { readonly notifier: JobNotifier; readonly maxWaitSeconds: number };
 }
 
 /** Seconds a client should wait before polling a job that is still running again. */
@@ -33,11 +38,26 @@ export function isAsyncMode(header: string | undefined): boolean {
   return header !== undefined && header.trim().toLowerCase() === 'true';
 }
 
+const PREFER_DESCRIPTION =
+  'RFC 7240 preferences; unknown or malformed ones are ignored. `wait=N`: hold the answer up to N seconds ' +
+  '(capped at `MAX_WAIT_SECONDS`) until the job finishes';
+
+const PreferenceAppliedHeader = {
+  'Preference-Applied': {
+    type: 'string',
+    description:
+      'The `Prefer` preferences honoured, e.g. `respond-async, wait=10` (the wait as capped). Absent when none was, ' +
+      'e.g. with `MAX_WAITERS` requests waiting already.',
+  },
+} as const;
+
 const PostHeadersSchema = Type.Object({
   'async-mode': Type.Optional(
     Type.String({
       // No example: Swagger UI would pre-fill it, and "Try it out" would run async by default.
-      description: '`true` (any case) queues the job and answers 202 at once; absent or any other value runs it now.',
+      description:
+        '`true` (any case) queues the job and answers 202 at once; absent or any other value runs it now (unless ' +
+        '`Prefer: respond-async`).',
     }),
   ),
   'idempotency-key': Type.Optional(
@@ -50,6 +70,14 @@ const PostHeadersSchema = Type.Object({
         'Async mode only. The same key with the same body while its job is kept (`RESULT_TTL_SECONDS`) returns the first ' +
         "request's `prediction_id` (header `Idempotent-Replayed: true`) and enqueues nothing; with another body, 422. " +
         'For example `order-1234`.',
+    }),
+  ),
+  prefer: Type.Optional(
+    Type.String({
+      description:
+        `${PREFER_DESCRIPTION}: with async mode, a job done in time answers 200 with the sync body, otherwise 202. ` +
+        '`respond-async`: async mode, as `Async-Mode: true`. For example `respond-async, wait=10`.',
+      // No `examples`: Swagger UI would pre-fill it, and "Try it out" would run async by default.
     }),
   ),
 });
@@ -126,9 +154,12 @@ const ModelHeaders = {
   'Foretell-Model-Version': { type: 'string', description: 'Its version, e.g. `1.0.0`.' },
 } as const;
 
+/** Whether a job's answer is final: waiting for it ends. */
+const isFinished = (lookup: PredictionLookup) => lookup.kind !== 'pending';
+
 export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (
   app,
-  { predictions, access, model },
+  { predictions, access, model, waiting },
 ) => {
   // In this plugin's scope only: /health, /ready and (unless DOCS_PUBLIC=false) /docs stay open.
   if (access) app.addHook('onRequest', access.admit);
@@ -152,18 +183,23 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
         response: {
           200: {
             ...shapes.output,
-            description: 'The model ran synchronously.',
-            headers: ModelHeaders,
+            description:
+              'The model ran synchronously; or, async with `Prefer: wait=N`, the job succeeded within the wait ' +
+              '(the same body as sync).',
+            headers: { ...ModelHeaders, ...PreferenceAppliedHeader },
           },
           202: {
             ...AsyncAcceptedSchema,
-            description: 'Queued; poll `GET /predict/{prediction_id}` (also in `Location`).',
+            description:
+              'Queued (with `Prefer: wait=N`: not succeeded within the wait); poll or wait on ' +
+              '`GET /predict/{prediction_id}` (also in `Location`).',
             headers: {
               Location: { type: 'string', description: '/predict/{prediction_id}' },
               'Idempotent-Replayed': {
                 type: 'string',
                 description: '`true` when an Idempotency-Key repeat returned the first request’s id.',
               },
+              ...PreferenceAppliedHeader,
             },
           },
           400: badRequest,
@@ -210,7 +246,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
     async (request, reply) => {
       // Typed by the schema chosen at start: a string, or the model's JSON value.
       const { input } = request.body as { input: unknown };
-      if (isAsyncMode(request.headers['async-mode'])) {
+      const prefer = parsePrefer(request.headers.prefer);
+      if (isAsyncMode(request.headers['async-mode']) || prefer.respondAsync) {
         const owner =
           request.apiKeyId === null ? undefined : { id: request.apiKeyId, maxJobs: access?.maxJobsPerKey ?? 0 };
         // The consumer's log lines for the job name the request (and its trace, when the client sent a valid one).
@@ -218,6 +255,28 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
         const trace = { requestId: request.id, ...(traceparent && { traceparent }) };
         const { id, replayed } = await predictions.submit(input, request.headers['idempotency-key'], owner, trace);
         if (replayed) void reply.header('Idempotent-Replayed', 'true');
+        const applied = prefer.respondAsync ? ['respond-async'] : [];
+        if (prefer.wait !== undefined) {
+          const seconds = Math.min(prefer.wait, waiting.maxWaitSeconds);
+          const ownerId = request.apiKeyId ?? undefined;
+          const { answer, waited } = await awaitJob({
+            notifier: waiting.notifier,
+            jobId: id,
+            seconds,
+            read: () => predictions.lookup(id, ownerId),
+            isFinal: isFinished,
+            response: reply.raw,
+          });
+          if (waited) applied.push(`wait=${seconds}`);
+          if (answer.kind === 'succeeded') {
+            // What a sync POST answers: the client asked to wait for the result, and it is here.
+            if (answer.model) void reply.headers(modelHeadersOf(answer.model));
+            if (applied.length > 0) void reply.header('Preference-Applied', applied.join(', '));
+            return reply.send(answer.output);
+          }
+          // Failed (its GET tells why), still running, or the app is closing: the usual 202.
+        }
+        if (applied.length > 0) void reply.header('Preference-Applied', applied.join(', '));
         return reply
           .code(202)
           .header('Location', `/predict/${id}`)
@@ -252,17 +311,38 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             examples: ['3f2c1b9e-5d4a-4c7b-9a1e-2b6f8d0c4e11'],
           }),
         }),
+        querystring: Type.Object({
+          wait: Type.Optional(
+            Type.String({
+              pattern: SECONDS_PATTERN,
+              description:
+                'Hold the answer up to this many seconds (capped at `MAX_WAIT_SECONDS`) until the job finishes; ' +
+                'then, or when the time runs out, the usual answer. Takes precedence over `Prefer: wait`. ' +
+                'For example `10`.',
+              // No `examples`: Swagger UI would pre-fill it, and every "Try it out" would wait.
+            }),
+          ),
+        }),
+        headers: Type.Object({
+          prefer: Type.Optional(
+            Type.String({
+              description: `${PREFER_DESCRIPTION}; then, or when the time runs out, the usual answer. For example \`wait=10\`.`,
+            }),
+          ),
+        }),
         response: {
           200: {
             ...shapes.found,
             description: 'The job finished; `output` holds the result. The headers name the model that made it.',
-            headers: ModelHeaders,
+            headers: { ...ModelHeaders, ...PreferenceAppliedHeader },
           },
           400: {
-            ...errorResponse('The job is queued or running; retry after `Retry-After` seconds.', {
-              error: MESSAGES.stillProcessing,
-            }),
-            headers: RetryAfterHeader,
+            ...errorResponse(
+              'The job is queued or running (with a wait: still so when the wait ran out); retry after ' +
+                '`Retry-After` seconds. Or (`INVALID_REQUEST`) `wait` is not a whole number of seconds.',
+              { error: MESSAGES.stillProcessing },
+            ),
+            headers: { ...RetryAfterHeader, ...PreferenceAppliedHeader },
           },
           404: errorResponse(
             access
@@ -285,7 +365,26 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
     },
     async (request, reply) => {
       const id = request.params.prediction_id;
-      const lookup = await predictions.lookup(id, request.apiKeyId ?? undefined);
+      const ownerId = request.apiKeyId ?? undefined;
+      const fromQuery = request.query.wait;
+      const asked = fromQuery === undefined ? parsePrefer(request.headers.prefer).wait : Number(fromQuery);
+      let lookup: PredictionLookup;
+      if (asked === undefined) lookup = await predictions.lookup(id, ownerId);
+      else {
+        const seconds = Math.min(asked, waiting.maxWaitSeconds);
+        const awaited = await awaitJob({
+          notifier: waiting.notifier,
+          // Ids are announced as issued (lower case); the lookup reads any case.
+          jobId: id.toLowerCase(),
+          seconds,
+          read: () => predictions.lookup(id, ownerId),
+          isFinal: isFinished,
+          response: reply.raw,
+        });
+        lookup = awaited.answer;
+        // A query parameter is no preference: only a honoured `Prefer: wait` is named.
+        if (awaited.waited && fromQuery === undefined) void reply.header('Preference-Applied', `wait=${seconds}`);
+      }
       switch (lookup.kind) {
         case 'succeeded':
           if (lookup.model) void reply.headers(modelHeadersOf(lookup.model));

@@ -1,0 +1,169 @@
+// Long-poll against the built API and consumer processes: the consumers'
+// finish script announces each finished job (succeeded or failed) and the
+// API's one subscriber wakes the requests waiting for it. Every model call is
+// held until the test releases it, so the order of events is the test's own.
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { MESSAGES, mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
+import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
+import { fetchClient, type PredictClient, type PredictResponse } from '../support/predict-client.js';
+import { freePort } from '../support/redis-server.js';
+import { waitFor } from '../support/wait-for.js';
+
+const FAILING_MODEL = fileURLToPath(new URL('../fixtures/e2e-failing-model.mjs', import.meta.url));
+
+let prefix: string;
+let keys: RedisKeys;
+let redis: Redis;
+let gate: ModelGate;
+const started: AppProcess[] = [];
+
+beforeEach(() => {
+  prefix = `e2e-wait-${randomUUID().slice(0, 8)}`;
+  keys = redisKeys(prefix);
+  redis = new Redis(inject('redisUrl'));
+  gate = modelGate(redis, prefix, inject('redisUrl'));
+});
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((app) => app.kill()));
+  const found = await redis.keys(`${prefix}:*`);
+  if (found.length > 0) await redis.del(...found);
+  await redis.quit();
+});
+
+function start(app: 'api' | 'consumer', env: Record<string, string> = {}): AppProcess {
+  const launched = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...gate.env, ...env });
+  started.push(launched);
+  return launched;
+}
+
+async function startApi(env: Record<string, string> = {}): Promise<{ api: AppProcess; client: PredictClient }> {
+  const port = await freePort();
+  const api = start('api', { PORT: String(port), HOST: '127.0.0.1', ...env });
+  // Requests here are held for up to a minute.
+  const client = fetchClient(`http://127.0.0.1:${port}`, 90_000);
+  await waitForApi(`http://127.0.0.1:${port}`, '/health', api.assertRunning);
+  return { api, client };
+}
+
+async function startConsumer(env: Record<string, string> = {}): Promise<AppProcess> {
+  const consumer = start('consumer', env);
+  await waitForLog(consumer, 'consumer started');
+  return consumer;
+}
+
+/** Subscribers of the channel finished jobs are announced on: the API's one subscriber once a request has waited. */
+async function subscribers(): Promise<number> {
+  const [, count] = (await redis.pubsub('NUMSUB', keys.done)) as [string, number];
+  return count;
+}
+
+function tracked(events: string[], name: string, pending: Promise<PredictResponse>): Promise<PredictResponse> {
+  return pending.then((response) => {
+    events.push(name);
+    return response;
+  });
+}
+
+describe('long-poll across processes', () => {
+  it('GET ?wait answers right after the consumer finishes the job', async () => {
+    const { client, api } = await startApi();
+    const consumer = await startConsumer();
+    const id = await client.submit('held by the gate');
+    await gate.held(1, { unless: consumer.assertRunning });
+    const events: string[] = [];
+    const answer = tracked(events, 'answered', client.send({ method: 'GET', url: `/predict/${id}?wait=60` }));
+    await waitFor(async () => (await subscribers()) === 1, { what: 'the API subscribed', unless: api.assertRunning });
+    expect(events).toEqual([]);
+    events.push('released');
+    await gate.release(1);
+    const response = await answer;
+    expect(events).toEqual(['released', 'answered']);
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({
+      prediction_id: id,
+      output: { input: 'held by the gate', result: mockResult('held by the gate') },
+    });
+  });
+
+  it('a job that fails for good is announced too: the waiting GET gets its 500 at once', async () => {
+    const { client, api } = await startApi();
+    const id = await client.submit('refused');
+    const events: string[] = [];
+    const answer = tracked(
+      events,
+      'answered',
+      client.send({ method: 'GET', url: `/predict/${id}`, headers: { prefer: 'wait=60' } }),
+    );
+    await waitFor(async () => (await subscribers()) === 1, { what: 'the API subscribed', unless: api.assertRunning });
+    // The job runs only now, while the request waits.
+    events.push('consumer');
+    await startConsumer({ MODEL_MODULE: FAILING_MODEL });
+    const response = await answer;
+    expect(events).toEqual(['consumer', 'answered']);
+    expect(response.status).toBe(500);
+    expect(JSON.parse(response.body)).toMatchObject({ error: MESSAGES.failed, prediction_id: id, status: 'failed' });
+    expect(response.headers['preference-applied']).toBe('wait=60');
+  });
+
+  it('POST with Async-Mode and Prefer: wait answers 200 for a job done in time, 202 for one that is not', async () => {
+    const { client } = await startApi({ MAX_WAIT_SECONDS: '1' });
+    const consumer = await startConsumer();
+    // Fast: the gate lets the call through as soon as it comes.
+    await gate.release(1);
+    const fast = await client.post({ input: 'fast' }, { 'async-mode': 'true', prefer: 'wait=30' });
+    expect(fast.status).toBe(200);
+    expect(fast.body).toBe(JSON.stringify({ input: 'fast', result: mockResult('fast') }));
+    expect(fast.headers['preference-applied']).toBe('wait=1');
+    expect(fast.headers['foretell-model-name']).toBe('mock');
+    // Slow: held until after the (capped) wait has run out.
+    const slow = await client.post({ input: 'slow' }, { prefer: 'respond-async, wait=30' });
+    expect(slow.status).toBe(202);
+    expect(slow.headers['preference-applied']).toBe('respond-async, wait=1');
+    const { prediction_id: id } = JSON.parse(slow.body) as { prediction_id: string };
+    expect(slow.headers.location).toBe(`/predict/${id}`);
+    await gate.held(2, { unless: consumer.assertRunning });
+    await gate.release(1);
+    const later = await client.send({ method: 'GET', url: `/predict/${id}?wait=1` });
+    expect(later.status).toBe(200);
+  });
+
+  it('SIGTERM answers the waiting requests at once and exits 0, however long they asked to wait', async () => {
+    // At debug, the API logs each request it received: all of them are in flight when the signal comes.
+    const { client, api } = await startApi({
+      MAX_WAIT_SECONDS: '3600',
+      SHUTDOWN_GRACE_MS: '600000',
+      LOG_LEVEL: 'debug',
+    });
+    const id = await client.submit('never run: no consumer');
+    const events: string[] = [];
+    const waits = Array.from({ length: 10 }, () =>
+      client.send({ method: 'GET', url: `/predict/${id}`, headers: { prefer: 'wait=3600' } }),
+    );
+    const answered = Promise.all(waits).then((responses) => {
+      events.push('answered');
+      return responses;
+    });
+    const exited = api.exited.then((code) => {
+      events.push('exited');
+      return code;
+    });
+    const received = () =>
+      api.lines.filter((line) => line.includes('"msg":"incoming request"') && line.includes(`/predict/${id}"`)).length;
+    await waitFor(() => received() === 10, { what: 'the waits received', unless: api.assertRunning });
+    await waitFor(async () => (await subscribers()) === 1, { what: 'the API subscribed', unless: api.assertRunning });
+    api.child.kill('SIGTERM');
+    const responses = await answered;
+    expect(await exited).toBe(0);
+    expect(events).toEqual(['answered', 'exited']);
+    for (const response of responses) {
+      expect(response.status).toBe(400);
+      expect(response.body).toBe(JSON.stringify({ error: MESSAGES.stillProcessing }));
+    }
+    expect(await subscribers()).toBe(0);
+  });
+});
