@@ -99,7 +99,8 @@ export async function startConsumer(context: ScenarioContext, options: AppOption
         return consumers.some((consumer) => fieldsOf(consumer).name === name);
       },
       {
-        timeoutMs: 15_000,
+        // As the API's model: a model in worker threads loads in each thread first, slowly on a busy machine.
+        timeoutMs: 60_000,
         intervalMs: 20,
         what: `consumer ${name} in ${keys.group}`,
         unless: () => child.assertAlive(),
