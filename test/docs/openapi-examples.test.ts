@@ -169,6 +169,15 @@ const OPEN_CASES: Record<string, () => Promise<Answer>> = {
   'GET /predict/{prediction_id} 431': () =>
     rawExchange(service('open').port, oversizedHeaders('GET /predict/abc123 HTTP/1.1')),
   'GET /predict/{prediction_id} 503': () => service('noRedis').client.get(randomUUID()),
+  async 'GET /predict/{prediction_id}/events 400'() {
+    const { client } = service('open');
+    const id = await client.submit('x');
+    return client.send({ method: 'GET', url: `/predict/${id}/events`, headers: { 'last-event-id': 'abc' } });
+  },
+  'GET /predict/{prediction_id}/events 404': () =>
+    service('open').client.send({ method: 'GET', url: `/predict/${randomUUID()}/events` }),
+  'GET /predict/{prediction_id}/events 503': () =>
+    service('noRedis').client.send({ method: 'GET', url: `/predict/${randomUUID()}/events` }),
   'GET /ready 503': () => service('open').client.send({ method: 'GET', url: '/ready' }),
   ...DASHBOARD_CASES,
 };
@@ -183,6 +192,8 @@ const KEYED_CASES: Record<string, () => Promise<Answer>> = {
     return client.post({ input: 'one more' }, { 'async-mode': 'true', ...bearer });
   },
   'GET /predict/{prediction_id} 401': () => service('keys').client.get(randomUUID()),
+  'GET /predict/{prediction_id}/events 401': () =>
+    service('keys').client.send({ method: 'GET', url: `/predict/${randomUUID()}/events` }),
   'GET /dashboard/api/overview 401': () =>
     service('keys').client.send({ method: 'GET', url: '/dashboard/api/overview' }),
   [`GET ${DEAD_LETTERS} 401`]: () => service('keys').client.send({ method: 'GET', url: DEAD_LETTERS }),

@@ -86,6 +86,7 @@ describe('the README', () => {
       keys.group,
       keys.dead,
       keys.done,
+      keys.started,
       keys.retries,
       keys.backlogBytes,
       keys.job('<prediction_id>'),

@@ -38,7 +38,8 @@ function parseArguments(args) {
     if (arg === '-H' || arg === '--header') options.headers.push(value());
     else if (arg === '-d' || arg === '--data') options.data = value();
     else if (arg === '-X' || arg === '--request') options.method = value();
-    else if (/^-[sSif]+$/.test(arg)) {
+    // -N (no output buffering): this stand-in prints the body once the answer ends, which is the same text.
+    else if (/^-[sSifN]+$/.test(arg)) {
       if (arg.includes('i')) options.include = true;
       if (arg.includes('f')) options.failOnError = true;
     } else if (arg.startsWith('-'))

@@ -125,7 +125,7 @@ export async function buildAppWithNotifier({
   const keys = redisKeys(config.KEY_PREFIX);
   const notifier = createJobNotifier({
     redis,
-    channel: keys.done,
+    channels: { started: keys.started, finished: keys.done },
     maxWaiters: config.MAX_WAITERS ?? 10000,
     log: app.log,
   });

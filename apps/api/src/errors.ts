@@ -39,6 +39,10 @@ export const ERROR_CATALOGUE = {
   },
   SYNC_OVERLOADED: { statusCode: 503, message: 'Too many synchronous predictions are running; retry later.' },
   MODEL_LOADING: { statusCode: 503, message: 'The model is still loading; retry shortly.' },
+  TOO_MANY_WAITERS: {
+    statusCode: 503,
+    message: 'Too many requests are waiting on jobs (MAX_WAITERS); retry later.',
+  },
   SHUTTING_DOWN: { statusCode: 503, message: 'The server is shutting down; retry shortly.' },
   PREDICTION_TIMEOUT: { statusCode: 504, message: 'The model did not answer in time.' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;

@@ -17,7 +17,8 @@ export interface ServedOutput {
 
 export type PredictionLookup =
   | { kind: 'not-found' }
-  | { kind: 'pending' }
+  // Which of the two: live events tell a queued job from a running one.
+  | { kind: 'pending'; status: 'queued' | 'processing' }
   | { kind: 'succeeded'; output: ServedOutput; model: ModelIdentity | undefined }
   | { kind: 'failed'; reason: string; model: ModelIdentity | undefined };
 
@@ -84,7 +85,7 @@ function toLookup(
   switch (record.status) {
     case 'queued':
     case 'processing':
-      return { kind: 'pending' };
+      return { kind: 'pending', status: record.status };
     case 'succeeded':
       return {
         kind: 'succeeded',

@@ -65,6 +65,7 @@ describe('the OpenAPI document at /docs/json', () => {
       '/metrics',
       '/predict',
       '/predict/{prediction_id}',
+      '/predict/{prediction_id}/events',
       '/ready',
     ]);
   });
@@ -109,7 +110,8 @@ describe('the OpenAPI document at /docs/json', () => {
   it('names, in the 503 of POST /predict, every 503 code the route can answer', () => {
     const description = doc.paths['/predict']?.post?.responses['503']?.description ?? '';
     const codes = Object.entries(ERROR_CATALOGUE)
-      .filter(([code, { statusCode }]) => statusCode === 503 && code !== 'NOT_READY')
+      // TOO_MANY_WAITERS: only live events answer it (a POST over MAX_WAITERS answers without waiting).
+      .filter(([code, { statusCode }]) => statusCode === 503 && !['NOT_READY', 'TOO_MANY_WAITERS'].includes(code))
       .map(([code]) => code);
     expect(codes).toContain('REDIS_FULL');
     for (const code of codes) expect(description).toContain(`\`${code}\``);

@@ -159,6 +159,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       String(retry.maxAttempts),
       keys.jobPrefix,
       String(jobs.length),
+      keys.started,
       ...extras,
     );
   }, MAX_BATCH);

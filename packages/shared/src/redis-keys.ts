@@ -12,6 +12,12 @@ export interface RedisKeys {
   readonly dead: string;
   /** Pub/sub channel carrying the id of each finished job. */
   readonly done: string;
+  /**
+   * Pub/sub channel carrying the id of each job a consumer starts (each
+   * attempt): the API's live events (`GET /predict/{id}/events`) learn of
+   * `processing` from it without polling.
+   */
+  readonly started: string;
   /** Sorted set of job ids waiting to be retried, scored by the Unix ms they are due. */
   readonly retries: string;
   /** Hash holding one job's state and result. */
@@ -65,6 +71,7 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     group: `${prefix}:workers`,
     dead: `${prefix}:dead`,
     done: `${prefix}:done`,
+    started: `${prefix}:started`,
     retries: `${prefix}:retries`,
     job: (id: string) => `${prefix}:job:${id}`,
     jobPrefix: `${prefix}:job:`,

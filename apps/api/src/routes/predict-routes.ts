@@ -19,6 +19,7 @@ import { SECONDS_PATTERN, VISIBLE_ASCII_PATTERN } from '../validation-messages.j
 import { awaitJob } from '../waiting/await-job.js';
 import type { JobNotifier } from '../waiting/job-notifier.js';
 import { parsePrefer } from '../waiting/prefer-header.js';
+import { eventsRoute } from './events-route.js';
 
 export interface PredictRoutesOptions {
   readonly predictions: PredictionService;
@@ -297,6 +298,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
       }
     },
   );
+
+  await app.register(eventsRoute, { predictions, notifier: waiting.notifier, keyed: get });
 
   app.get(
     '/predict/:prediction_id',

@@ -48,6 +48,8 @@ export async function awaitJob<T>({
     resume?.();
   };
   const wake = (reason: WakeReason) => {
+    // A job that started is not final: reading it again would only cost a round trip.
+    if (reason === 'started') return;
     if (reason === 'closing') halt('closing');
     else isStale = true;
     resume?.();

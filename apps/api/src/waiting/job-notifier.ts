@@ -2,11 +2,12 @@ import type { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 
 /**
- * Why a waiter is woken: its job was announced finished; the subscriber
+ * Why a waiter is woken: its job was announced started (an attempt began:
+ * live events send `processing`; long-poll ignores it) or finished; the subscriber
  * reconnected (an announcement may have been missed while it was away, so
  * the job must be read again); or the app is closing (answer now).
  */
-export type WakeReason = 'finished' | 'reconnected' | 'closing';
+export type WakeReason = 'started' | 'finished' | 'reconnected' | 'closing';
 
 export interface Waiter {
   readonly jobId: string;
@@ -40,8 +41,12 @@ export interface JobNotifier {
 export interface JobNotifierOptions {
   /** The app's commands connection: the subscriber is its duplicate, with the same server and settings. */
   readonly redis: Redis;
-  /** The channel the consumers' finish script publishes each finished job's id on (`redisKeys().done`). */
-  readonly channel: string;
+  /**
+   * The channels the consumers' scripts publish job ids on: start-jobs each
+   * started one (`redisKeys().started`), finish-jobs each finished one
+   * (`redisKeys().done`). Both are subscribed on the one connection.
+   */
+  readonly channels: { readonly started: string; readonly finished: string };
   readonly maxWaiters: number;
   readonly log: FastifyBaseLogger;
 }
@@ -50,7 +55,7 @@ export interface JobNotifierOptions {
  * One subscriber connection per process, however many requests wait: the
  * waiters of a job are a Set under its id, and a message wakes only them.
  */
-export function createJobNotifier({ redis, channel, maxWaiters, log }: JobNotifierOptions): JobNotifier {
+export function createJobNotifier({ redis, channels, maxWaiters, log }: JobNotifierOptions): JobNotifier {
   const byJob = new Map<string, Set<Waiter>>();
   let count = 0;
   let isClosing = false;
@@ -73,9 +78,10 @@ export function createJobNotifier({ redis, channel, maxWaiters, log }: JobNotifi
     });
     connection.on('error', (err: unknown) => log.warn({ err }, 'job notifier: redis connection error'));
     connection.on('message', (from: string, jobId: string) => {
-      if (from !== channel) return;
+      const reason = from === channels.finished ? 'finished' : from === channels.started ? 'started' : undefined;
+      if (reason === undefined) return;
       const waiters = byJob.get(jobId);
-      if (waiters) for (const waiter of waiters) waiter.wake('finished');
+      if (waiters) for (const waiter of waiters) waiter.wake(reason);
     });
     let isFirstReady = true;
     connection.on('ready', () => {
@@ -118,7 +124,8 @@ export function createJobNotifier({ redis, channel, maxWaiters, log }: JobNotifi
     subscribed() {
       if (subscription) return subscription;
       subscriber ??= open();
-      const pending = subscriber.subscribe(channel).then(() => undefined);
+      // One SUBSCRIBE for both channels: its reply confirms both at once.
+      const pending = subscriber.subscribe(channels.started, channels.finished).then(() => undefined);
       subscription = pending;
       // A failed SUBSCRIBE is tried again by the next waiter.
       pending.catch(() => {

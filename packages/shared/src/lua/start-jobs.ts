@@ -8,7 +8,9 @@ import { luaScript } from './lua-prelude.js';
  * attempts are spent (its consumers kept dying: the caller fails it, and
  * the count stays at the attempts made). One call per batch read from the
  * stream. Atomic, so a job hash is never recreated without its TTL and a
- * finished job is never reopened. Runs at maxmemory too. One key and no
+ * finished job is never reopened. Each job started is announced on the
+ * started channel (after its hash says `processing`, so a reader woken by
+ * the announcement sees it). Runs at maxmemory too. One key and no
  * argument per job (the hot path), unless the job has an owner.
  *
  * KEYS[1..n]  the jobs' hashes, in order
@@ -17,7 +19,8 @@ import { luaScript } from './lua-prelude.js';
  * ARGV[2]     attempts allowed per job
  * ARGV[3]     job hash key prefix: a job's id is its hash key after it
  * ARGV[4]     n, the number of jobs
- * ARGV[5..]   for each job that has an owner, two values: its position
+ * ARGV[5]     pub/sub channel announcing started ids
+ * ARGV[6..]   for each job that has an owner, two values: its position
  *             (1..n) and the index in KEYS of its owner's set
  * Returns     per job, in order: its attempt number (>= 1); 0 when its hash
  *             is missing; -1 when it already succeeded or failed; -2 when
@@ -30,9 +33,11 @@ local ttl = int_arg(ARGV[1], 'TTL', 1, MAX_TTL)
 local max_attempts = int_arg(ARGV[2], 'attempts allowed', 1, MAX_COUNT)
 local prefix = ARGV[3]
 local count = int_arg(ARGV[4], 'number of jobs', 0, #KEYS)
-groups_of(5, 2)
+local channel = ARGV[5]
+if not channel or channel == '' then fail('no started channel') end
+groups_of(6, 2)
 local owners = {}
-for at = 5, #ARGV, 2 do
+for at = 6, #ARGV, 2 do
   local position = int_arg(ARGV[at], 'job position', 1, count)
   if string.sub(KEYS[position], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[position]) end
   owners[position] = key_at(ARGV[at + 1], 'owner set index', true)
@@ -56,6 +61,7 @@ for i = 1, count do
     redis.call('HSET', hash, 'status', 'processing', 'started', started, 'attempts', tostring(made + 1))
     redis.call('EXPIRE', hash, ttl)
     if owners[i] then owner_touch(owners[i], string.sub(hash, #prefix + 1), now, ttl) end
+    redis.call('PUBLISH', channel, string.sub(hash, #prefix + 1))
   end
 end
 return attempts
