@@ -11,7 +11,7 @@ export const DEFAULT_LOCAL_MAXMEMORY: string;
 /** The file in its data folder where `npm start`'s Redis writes its pid (`redis.pid`), written and removed by redis-server itself. */
 export const REDIS_PID_FILE: string;
 
-/** A port nobody listens on right now, picked by the kernel. */
+/** A port nobody listens on right now, outside the kernel's ephemeral range (free-port.mjs). */
 export function freePort(): Promise<number>;
 
 /** Resolves true when something accepts TCP connections on 127.0.0.1:port. */

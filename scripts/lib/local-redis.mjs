@@ -4,11 +4,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.mjs';
 
 const HOST = '127.0.0.1';
 // Lines of the server's output kept for the error when it fails to start.
@@ -34,20 +35,7 @@ export const DEFAULT_LOCAL_MAXMEMORY = '256mb';
  */
 export const REDIS_PID_FILE = 'redis.pid';
 
-/** A port nobody listens on right now, picked by the kernel. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no free port'));
-        else resolve(address.port);
-      });
-    });
-  });
-}
+export { freePort };
 
 /** Resolves true when something accepts TCP connections on 127.0.0.1:port. */
 export function isPortTaken(port) {

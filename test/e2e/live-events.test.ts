@@ -3,58 +3,17 @@
 // finished one; the API's one subscriber pushes both to the event streams.
 // Every model call is held until the test releases it, so the order of events
 // is the test's own, never a matter of timing.
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { MESSAGES, mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
-import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
-import { fetchClient, type PredictClient } from '../support/predict-client.js';
-import { freePort } from '../support/redis-server.js';
+import { fileURLToPath } from 'node:url';
+import { MESSAGES, mockResult } from '@foretell/shared';
+import { describe, expect, it } from 'vitest';
+import { useAppsOnPrefix } from '../support/apps-on-prefix.js';
 import { openSse } from '../support/sse-client.js';
 
 const FAILING_MODEL = fileURLToPath(new URL('../fixtures/e2e-failing-model.mjs', import.meta.url));
 
-let prefix: string;
-let keys: RedisKeys;
-let redis: Redis;
-let gate: ModelGate;
-const started: AppProcess[] = [];
-
-beforeEach(() => {
-  prefix = `e2e-events-${randomUUID().slice(0, 8)}`;
-  keys = redisKeys(prefix);
-  redis = new Redis(inject('redisUrl'));
-  gate = modelGate(redis, prefix, inject('redisUrl'));
-});
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.kill()));
-  const found = await redis.keys(`${prefix}:*`);
-  if (found.length > 0) await redis.del(...found);
-  await redis.quit();
-});
-
-function start(app: 'api' | 'consumer', env: Record<string, string> = {}): AppProcess {
-  const launched = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...gate.env, ...env });
-  started.push(launched);
-  return launched;
-}
-
-async function startApi(): Promise<{ api: AppProcess; client: PredictClient; base: string }> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const api = start('api', { PORT: String(port), HOST: '127.0.0.1' });
-  await waitForApi(base, '/health', api.assertRunning);
-  return { api, client: fetchClient(base, 90_000), base };
-}
-
-async function startConsumer(env: Record<string, string> = {}): Promise<AppProcess> {
-  const consumer = start('consumer', env);
-  await waitForLog(consumer, 'consumer started');
-  return consumer;
-}
+const apps = useAppsOnPrefix('e2e-events', { gated: true });
+const { startApi, startConsumer } = apps;
 
 describe('live events across processes', () => {
   it('queued → processing → succeeded, then the stream ends; a reconnect resumes after its last id', async () => {
@@ -68,17 +27,17 @@ describe('live events across processes', () => {
       data: { prediction_id: id, status: 'queued' },
     });
     // The start script's announcements, as any client of the channel sees them.
-    const listener = redis.duplicate();
+    const listener = apps.redis.duplicate();
     const announced: string[] = [];
     listener.on('message', (_channel: string, started: string) => announced.push(started));
-    await listener.subscribe(keys.started);
+    await listener.subscribe(apps.keys.started);
     const consumer = await startConsumer();
-    await gate.held(1, { unless: consumer.assertRunning });
+    await apps.gate.held(1, { unless: consumer.assertRunning });
     expect((await stream.received(2))[1]).toMatchObject({ id: '2', event: 'processing' });
     // A second client that saw `queued` and left: it resumes from there.
     const resumed = await openSse(`${base}/predict/${id}/events`, { 'last-event-id': '1' });
     expect((await resumed.received(1))[0]).toMatchObject({ id: '2', event: 'processing' });
-    await gate.release(1);
+    await apps.gate.release(1);
     await Promise.all([stream.ended, resumed.ended]);
     const succeeded = {
       id: '3',

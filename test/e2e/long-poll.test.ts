@@ -3,62 +3,21 @@
 // API's one subscriber wakes the requests waiting for it. Every model call is
 // held until the test releases it, so the order of events is the test's own.
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
-import { MESSAGES, mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
-import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
-import { fetchClient, type PredictClient, type PredictResponse } from '../support/predict-client.js';
-import { freePort } from '../support/redis-server.js';
+import { MESSAGES, mockResult } from '@foretell/shared';
+import { describe, expect, it } from 'vitest';
+import { useAppsOnPrefix } from '../support/apps-on-prefix.js';
+import { type PredictResponse } from '../support/predict-client.js';
 import { waitFor } from '../support/wait-for.js';
 
 const FAILING_MODEL = fileURLToPath(new URL('../fixtures/e2e-failing-model.mjs', import.meta.url));
 
-let prefix: string;
-let keys: RedisKeys;
-let redis: Redis;
-let gate: ModelGate;
-const started: AppProcess[] = [];
-
-beforeEach(() => {
-  prefix = `e2e-wait-${randomUUID().slice(0, 8)}`;
-  keys = redisKeys(prefix);
-  redis = new Redis(inject('redisUrl'));
-  gate = modelGate(redis, prefix, inject('redisUrl'));
-});
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.kill()));
-  const found = await redis.keys(`${prefix}:*`);
-  if (found.length > 0) await redis.del(...found);
-  await redis.quit();
-});
-
-function start(app: 'api' | 'consumer', env: Record<string, string> = {}): AppProcess {
-  const launched = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...gate.env, ...env });
-  started.push(launched);
-  return launched;
-}
-
-async function startApi(env: Record<string, string> = {}): Promise<{ api: AppProcess; client: PredictClient }> {
-  const port = await freePort();
-  const api = start('api', { PORT: String(port), HOST: '127.0.0.1', ...env });
-  // Requests here are held for up to a minute.
-  const client = fetchClient(`http://127.0.0.1:${port}`, 90_000);
-  await waitForApi(`http://127.0.0.1:${port}`, '/health', api.assertRunning);
-  return { api, client };
-}
-
-async function startConsumer(env: Record<string, string> = {}): Promise<AppProcess> {
-  const consumer = start('consumer', env);
-  await waitForLog(consumer, 'consumer started');
-  return consumer;
-}
+const apps = useAppsOnPrefix('e2e-wait', { gated: true });
+const { startConsumer } = apps;
+const startApi = (env: Record<string, string> = {}) => apps.startApi(env, { clientTimeoutMs: 90_000 });
 
 /** Subscribers of the channel finished jobs are announced on: the API's one subscriber once a request has waited. */
 async function subscribers(): Promise<number> {
-  const [, count] = (await redis.pubsub('NUMSUB', keys.done)) as [string, number];
+  const [, count] = (await apps.redis.pubsub('NUMSUB', apps.keys.done)) as [string, number];
   return count;
 }
 
@@ -74,13 +33,13 @@ describe('long-poll across processes', () => {
     const { client, api } = await startApi();
     const consumer = await startConsumer();
     const id = await client.submit('held by the gate');
-    await gate.held(1, { unless: consumer.assertRunning });
+    await apps.gate.held(1, { unless: consumer.assertRunning });
     const events: string[] = [];
     const answer = tracked(events, 'answered', client.send({ method: 'GET', url: `/predict/${id}?wait=60` }));
     await waitFor(async () => (await subscribers()) === 1, { what: 'the API subscribed', unless: api.assertRunning });
     expect(events).toEqual([]);
     events.push('released');
-    await gate.release(1);
+    await apps.gate.release(1);
     const response = await answer;
     expect(events).toEqual(['released', 'answered']);
     expect(response.status).toBe(200);
@@ -114,7 +73,7 @@ describe('long-poll across processes', () => {
     const { client } = await startApi({ MAX_WAIT_SECONDS: '1' });
     const consumer = await startConsumer();
     // Fast: the gate lets the call through as soon as it comes.
-    await gate.release(1);
+    await apps.gate.release(1);
     const fast = await client.post({ input: 'fast' }, { 'async-mode': 'true', prefer: 'wait=30' });
     expect(fast.status).toBe(200);
     expect(fast.body).toBe(JSON.stringify({ input: 'fast', result: mockResult('fast') }));
@@ -126,8 +85,8 @@ describe('long-poll across processes', () => {
     expect(slow.headers['preference-applied']).toBe('respond-async, wait=1');
     const { prediction_id: id } = JSON.parse(slow.body) as { prediction_id: string };
     expect(slow.headers.location).toBe(`/predict/${id}`);
-    await gate.held(2, { unless: consumer.assertRunning });
-    await gate.release(1);
+    await apps.gate.held(2, { unless: consumer.assertRunning });
+    await apps.gate.release(1);
     const later = await client.send({ method: 'GET', url: `/predict/${id}?wait=1` });
     expect(later.status).toBe(200);
   });

@@ -1,56 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { mockResult } from '@foretell/shared';
+import { describe, expect, inject, it } from 'vitest';
 import { countAnnouncements } from '../fixtures/e2e-announcements.js';
-import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
 import { endedWithQuit, startRedisRelay } from '../support/redis-relay.js';
-import { type AppProcess, startApp, waitForApi, waitForLog } from '../support/app-process.js';
-import { fetchClient, type PredictClient } from '../support/predict-client.js';
-import { freePort } from '../support/redis-server.js';
+import { type AppProcess, waitForLog } from '../support/app-process.js';
+import { useAppsOnPrefix } from '../support/apps-on-prefix.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Every model call here is held until the test releases it, so "still
 // running" is a fact when a signal is sent, on a fast machine or a slow one.
 
-let prefix: string;
-let keys: RedisKeys;
-let redis: Redis;
-let gate: ModelGate;
-const started: AppProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeEach(() => {
-  prefix = `e2e-${randomUUID().slice(0, 8)}`;
-  keys = redisKeys(prefix);
-  redis = new Redis(inject('redisUrl'));
-  gate = modelGate(redis, prefix, inject('redisUrl'));
-});
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((app) => app.kill()));
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  const found = await redis.keys(`${prefix}:*`);
-  if (found.length > 0) await redis.del(...found);
-  await redis.quit();
-});
-
-function start(app: 'api' | 'consumer', env: Record<string, string> = {}): AppProcess {
-  const launched = startApp(app, { REDIS_URL: inject('redisUrl'), KEY_PREFIX: prefix, ...gate.env, ...env });
-  started.push(launched);
-  return launched;
-}
-
-/** An API on a free port, answering its health probe. */
-async function startApi(env: Record<string, string> = {}): Promise<{ api: AppProcess; client: PredictClient }> {
-  const port = await freePort();
-  const api = start('api', { PORT: String(port), HOST: '127.0.0.1', ...env });
-  const client = fetchClient(`http://127.0.0.1:${port}`);
-  await waitForApi(`http://127.0.0.1:${port}`, '/health', api.assertRunning);
-  return { api, client };
-}
+const apps = useAppsOnPrefix('e2e', { gated: true });
+const { start, startApi } = apps;
 
 function logged(app: AppProcess, message: string): boolean {
   return app.lines.some((line) => line.includes(`"msg":"${message}"`));
@@ -58,7 +19,7 @@ function logged(app: AppProcess, message: string): boolean {
 
 /** The names of the connections the run's Redis has open. */
 async function clientNames(): Promise<string[]> {
-  const list = (await redis.client('LIST')) as string;
+  const list = (await apps.redis.client('LIST')) as string;
   return [...list.matchAll(/ name=(\S*)/g)].map((match) => match[1] ?? '');
 }
 
@@ -67,14 +28,14 @@ describe('SIGTERM to the consumer', () => {
     const { client } = await startApi();
     const consumer = start('consumer', { CONSUMER_CONCURRENCY: '8', SHUTDOWN_GRACE_MS: '600000' });
     await waitForLog(consumer, 'consumer started');
-    const announcements = await countAnnouncements(redis, keys);
-    cleanups.push(() => announcements.close());
+    const announcements = await countAnnouncements(apps.redis, apps.keys);
+    apps.onCleanup(() => announcements.close());
 
     const inputs = ['a', 'b', 'c', 'd', 'e'].map((letter) => `job ${letter}`);
     const ids: string[] = [];
     for (const input of inputs) ids.push(await client.submit(input));
-    await gate.held(inputs.length, { unless: consumer.assertRunning });
-    for (const id of ids) expect(await redis.hget(keys.job(id), 'status')).toBe('processing');
+    await apps.gate.held(inputs.length, { unless: consumer.assertRunning });
+    for (const id of ids) expect(await apps.redis.hget(apps.keys.job(id), 'status')).toBe('processing');
 
     consumer.child.kill('SIGTERM');
     // Logged once reading has ended: from here on nothing new is taken.
@@ -82,17 +43,17 @@ describe('SIGTERM to the consumer', () => {
     expect(consumer.child.exitCode).toBeNull();
     const later = await client.submit('submitted during the drain');
     // One token more than the jobs in hand: had the consumer read the later job, it would run it too.
-    await gate.release(inputs.length + 1);
+    await apps.gate.release(inputs.length + 1);
     expect(await consumer.exited).toBe(0);
 
-    for (const id of ids) expect(await redis.hget(keys.job(id), 'status')).toBe('succeeded');
+    for (const id of ids) expect(await apps.redis.hget(apps.keys.job(id), 'status')).toBe('succeeded');
     expect(await announcements.settled()).toEqual(new Map(ids.map((id) => [id, 1])));
     expect(logged(consumer, 'consumer stopped')).toBe(true);
     // The later job never reached the model: it waits, queued and undelivered, for the next consumer.
-    expect([...(await gate.held(0))].sort()).toEqual(inputs);
-    expect(await redis.hget(keys.job(later), 'status')).toBe('queued');
-    expect(await redis.xlen(keys.jobs)).toBe(1);
-    const [pending] = (await redis.xpending(keys.jobs, keys.group)) as [number];
+    expect([...(await apps.gate.held(0))].sort()).toEqual(inputs);
+    expect(await apps.redis.hget(apps.keys.job(later), 'status')).toBe('queued');
+    expect(await apps.redis.xlen(apps.keys.jobs)).toBe(1);
+    const [pending] = (await apps.redis.xpending(apps.keys.jobs, apps.keys.group)) as [number];
     expect(pending).toBe(0);
   });
 
@@ -101,7 +62,7 @@ describe('SIGTERM to the consumer', () => {
     const consumer = start('consumer', { SHUTDOWN_GRACE_MS: '600000' });
     await waitForLog(consumer, 'consumer started');
     const id = await client.submit('never finished');
-    await gate.held(1, { unless: consumer.assertRunning });
+    await apps.gate.held(1, { unless: consumer.assertRunning });
 
     consumer.child.kill('SIGTERM');
     await waitForLog(consumer, 'draining jobs in hand');
@@ -110,8 +71,8 @@ describe('SIGTERM to the consumer', () => {
     expect(await consumer.exited).toBe(1);
     expect(logged(consumer, 'second SIGTERM, exiting')).toBe(true);
     expect(logged(consumer, 'consumer stopped')).toBe(false);
-    expect(await redis.hget(keys.job(id), 'status')).toBe('processing');
-    const [pending] = (await redis.xpending(keys.jobs, keys.group)) as [number];
+    expect(await apps.redis.hget(apps.keys.job(id), 'status')).toBe('processing');
+    const [pending] = (await apps.redis.xpending(apps.keys.jobs, apps.keys.group)) as [number];
     expect(pending).toBe(1);
   });
 });
@@ -120,14 +81,14 @@ describe('SIGTERM to the API', () => {
   it('finishes an in-flight sync request, refuses new ones with 503, closes Redis with QUIT, exits 0', async () => {
     // Only the API's own connection goes through the proxy (the model's go straight to Redis).
     const proxy = await startRedisRelay(inject('redisUrl'), { record: true });
-    cleanups.push(() => proxy.close());
+    apps.onCleanup(() => proxy.close());
     const { api, client } = await startApi({ REDIS_URL: proxy.url });
     // Named, so that an operator can tell its connection in CLIENT LIST (it may still be connecting).
     const name = `foretell-api:${hostname()}-${api.child.pid}`;
     await waitFor(async () => (await clientNames()).includes(name), { what: name, unless: api.assertRunning });
 
     const inFlight = client.post({ input: 'last one' });
-    await gate.held(1, { unless: api.assertRunning });
+    await apps.gate.held(1, { unless: api.assertRunning });
     api.child.kill('SIGTERM');
     await waitForLog(api, 'waiting for in-flight requests');
     const refused = await client.send({ method: 'GET', url: '/health' });
@@ -135,7 +96,7 @@ describe('SIGTERM to the API', () => {
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.body).toBe('{"error":"The server is shutting down; retry shortly.","code":"SHUTTING_DOWN"}');
 
-    await gate.release(1);
+    await apps.gate.release(1);
     const answer = await inFlight;
     expect(answer.status).toBe(200);
     expect(answer.body).toBe(`{"input":"last one","result":"${mockResult('last one')}"}`);
@@ -146,7 +107,7 @@ describe('SIGTERM to the API', () => {
       what: 'proxied connections closed',
     });
     expect(proxy.connections.map(endedWithQuit)).toEqual([true]);
-    expect(logged(api, 'redis quit failed')).toBe(false);
+    expect(logged(api, 'apps.redis quit failed')).toBe(false);
     expect(await clientNames()).not.toContain(name);
   });
 
@@ -157,7 +118,7 @@ describe('SIGTERM to the API', () => {
       (response) => `answered ${response.status}`,
       () => 'no answer',
     );
-    await gate.held(1, { unless: api.assertRunning });
+    await apps.gate.held(1, { unless: api.assertRunning });
 
     api.child.kill('SIGTERM');
     await waitForLog(api, 'waiting for in-flight requests');
