@@ -1,0 +1,72 @@
+// A real HTTP server on 127.0.0.1 for the webhook tests: it records what it
+// receives and which of its sockets are still open.
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface ReceivedRequest {
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface WebhookReceiver {
+  readonly port: number;
+  /** `http://127.0.0.1:<port><path>` */
+  url(path?: string): URL;
+  /** Requests whose body arrived, in order. */
+  readonly requests: ReceivedRequest[];
+  /** Connections accepted so far, and how many of them are still open. */
+  connections(): { accepted: number; open: number };
+  close(): Promise<void>;
+}
+
+/** Answers with `respond` once a request's body has arrived; `respond` may also never answer. */
+export type Respond = (response: ServerResponse, request: ReceivedRequest) => void;
+
+export async function startReceiver(respond: Respond): Promise<WebhookReceiver> {
+  const requests: ReceivedRequest[] = [];
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const received = {
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      requests.push(received);
+      respond(response, received);
+    });
+  });
+  server.on('connection', (socket) => {
+    accepted += 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    url: (path = '/') => new URL(`http://127.0.0.1:${port}${path}`),
+    requests,
+    connections: () => ({ accepted, open: sockets.size }),
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+/** A port nothing listens on: one the kernel just gave a server, closed again. */
+export async function closedPort(): Promise<number> {
+  const receiver = await startReceiver(() => {});
+  await receiver.close();
+  return receiver.port;
+}
