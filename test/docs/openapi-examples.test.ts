@@ -141,6 +141,60 @@ const DASHBOARD_CASES: Record<string, () => Promise<Answer>> = {
   [`GET ${JOBS} 503`]: () => dashboardGet('noRedis', `/dashboard/api/jobs/${randomUUID()}`),
 };
 
+/** The id the document's examples show: the cases give a job of the open service's this id, in the state they need. */
+const EXAMPLE_ID = '3f2c1b9e-5d4a-4c7b-9a1e-2b6f8d0c4e11';
+const CANCEL = '/predict/{prediction_id}/cancel';
+
+/** The example id's job in the open service, as the consumers or a cancel would leave it. */
+async function exampleJob(status: 'queued' | 'succeeded' | 'canceled'): Promise<void> {
+  if (!t) throw new Error('beforeAll failed');
+  const key = redisKeys(service('open').prefix).job(EXAMPLE_ID);
+  await t.redis.del(key);
+  await t.redis.hset(
+    key,
+    'status',
+    status,
+    'input',
+    'x',
+    'attempts',
+    '0',
+    ...(status === 'succeeded' ? ['result', '1'] : []),
+  );
+}
+
+const cancelExample = (target: 'open' | 'noRedis', id = EXAMPLE_ID, body?: string) =>
+  service(target).client.send({
+    method: 'POST',
+    url: `/predict/${id}/cancel`,
+    ...(body !== undefined && { headers: { 'content-type': 'text/plain' }, body }),
+  });
+
+/** The cancel route's documented answers, and GET's for a canceled job. */
+const CANCEL_CASES: Record<string, () => Promise<Answer>> = {
+  async [`POST ${CANCEL} 200`]() {
+    await exampleJob('queued');
+    return cancelExample('open');
+  },
+  [`POST ${CANCEL} 404`]: () => cancelExample('open', randomUUID()),
+  [`POST ${CANCEL} 408`]: () =>
+    rawExchange(
+      service('noRedis').port,
+      `POST /predict/${EXAMPLE_ID}/cancel HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nx`,
+    ),
+  async [`POST ${CANCEL} 409`]() {
+    await exampleJob('succeeded');
+    return cancelExample('open');
+  },
+  [`POST ${CANCEL} 413`]: () => cancelExample('open', EXAMPLE_ID, 'x'.repeat(4096)),
+  [`POST ${CANCEL} 431`]: () =>
+    rawExchange(service('open').port, oversizedHeaders(`POST /predict/${EXAMPLE_ID}/cancel HTTP/1.1`)),
+  [`POST ${CANCEL} 503`]: () => cancelExample('noRedis'),
+  async 'GET /predict/{prediction_id} 409'() {
+    await exampleJob('canceled');
+    return service('open').client.get(EXAMPLE_ID);
+  },
+};
+
 /** How each documented answer is provoked: `METHOD path status` → the real answer. */
 const OPEN_CASES: Record<string, () => Promise<Answer>> = {
   'POST /predict 400': () => service('open').client.post({}),
@@ -179,6 +233,7 @@ const OPEN_CASES: Record<string, () => Promise<Answer>> = {
   'GET /predict/{prediction_id}/events 503': () =>
     service('noRedis').client.send({ method: 'GET', url: `/predict/${randomUUID()}/events` }),
   'GET /ready 503': () => service('open').client.send({ method: 'GET', url: '/ready' }),
+  ...CANCEL_CASES,
   ...DASHBOARD_CASES,
 };
 
@@ -192,6 +247,7 @@ const KEYED_CASES: Record<string, () => Promise<Answer>> = {
     return client.post({ input: 'one more' }, { 'async-mode': 'true', ...bearer });
   },
   'GET /predict/{prediction_id} 401': () => service('keys').client.get(randomUUID()),
+  [`POST ${CANCEL} 401`]: () => service('keys').client.send({ method: 'POST', url: `/predict/${randomUUID()}/cancel` }),
   'GET /predict/{prediction_id}/events 401': () =>
     service('keys').client.send({ method: 'GET', url: `/predict/${randomUUID()}/events` }),
   'GET /dashboard/api/overview 401': () =>

@@ -187,6 +187,18 @@ const SCENES: Record<string, Scene> = {
       return { ID: id };
     },
   },
+  'cancel-running': {
+    service: 'main',
+    async prepare(target) {
+      if (!gate) throw new Error('beforeAll failed');
+      const before = (await gate.held(0)).length;
+      const id = await target.client.submit(SAMPLE_INPUT);
+      await gate.held(before + 1, { unless: target.running });
+      // Its held call ends by the cancel, not by a token: none is to be pushed for it.
+      released += 1;
+      return { ID: id };
+    },
+  },
   'get-unknown': { service: 'main', prepare: async () => ({ ID: randomUUID() }) },
   metrics: { service: 'main' },
   'request-id': { service: 'main' },

@@ -87,6 +87,7 @@ describe('the README', () => {
       keys.dead,
       keys.done,
       keys.started,
+      keys.canceled,
       keys.retries,
       keys.backlogBytes,
       keys.job('<prediction_id>'),

@@ -39,3 +39,13 @@ export const UnauthorizedResponse = {
   }),
   headers: WwwAuthenticateHeader,
 };
+
+// Answered by the HTTP layer before any route runs (see http-edge.ts), then the socket is closed.
+export const requestTimeout = errorResponse(
+  'The request, body included, did not arrive within `REQUEST_TIMEOUT_MS` (headers: `HEADERS_TIMEOUT_MS`).',
+  { error: 'The request did not arrive in time.', code: 'REQUEST_TIMEOUT' },
+);
+export const headersTooLarge = errorResponse("The request headers are over Node's limit (16 KiB).", {
+  error: 'The request headers are too large.',
+  code: 'HEADERS_TOO_LARGE',
+});

@@ -1,4 +1,7 @@
 import {
+  CANCEL_JOB_LUA,
+  type CancelOutcome,
+  decodeCancelReply,
   decodeJobRecord,
   ENQUEUE_JOB_LUA,
   enqueueJobArgs,
@@ -18,6 +21,8 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** enqueue-job.lua; the number of keys comes first (see enqueueJobArgs). */
     foretellEnqueueJob(numberOfKeys: number, ...keysAndArgs: string[]): Result<[EnqueueOutcome, string], Context>;
+    /** cancel-job.lua (see decodeCancelReply). */
+    foretellCancelJob(numberOfKeys: number, ...keysAndArgs: string[]): Result<unknown, Context>;
   }
 }
 
@@ -47,6 +52,11 @@ export interface JobStore {
   /** Admits a job: caps, hash (with its TTL), stream entry, counts and idempotency record in one atomic step. */
   enqueue(request: EnqueueRequest): Promise<EnqueueResult>;
   read(id: string): Promise<JobRecord | undefined>;
+  /**
+   * Cancels a job that has no outcome yet (cancel-job.lua). With `ownerId`
+   * (API keys on), another key's job is missing, as for `read`.
+   */
+  cancel(id: string, ownerId?: string): Promise<CancelOutcome>;
   /**
    * The model a finished job's `model` ref names, from the models registry;
    * undefined when the registry does not have it (deleted by hand). Refs are
@@ -100,6 +110,7 @@ const MAX_KNOWN_MODELS = 256;
 
 export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStoreSettings): JobStore {
   redis.defineCommand('foretellEnqueueJob', { lua: ENQUEUE_JOB_LUA });
+  redis.defineCommand('foretellCancelJob', { lua: CANCEL_JOB_LUA });
   const knownModels = new Map<string, ModelIdentity>();
   const { tracing } = settings;
   const enqueueJob = tracedRedis(tracing, 'EVALSHA', 'enqueue-job', redis.foretellEnqueueJob.bind(redis));
@@ -130,6 +141,14 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
 
     // Decoded outside `guarded`: a hash that does not match the schema is a bug (500), not an outage (503).
     read: async (id) => decodeJobRecord(await guarded(() => readJob(keys.job(id)))),
+
+    cancel: async (id, ownerId) => {
+      const jobKeys = [keys.job(id), keys.retries];
+      if (ownerId !== undefined) jobKeys.push(keys.ownerJobs(ownerId));
+      const args = [id, String(settings.resultTtlSeconds), keys.done, keys.canceled, ownerId ?? ''];
+      const reply: unknown = await guarded(() => redis.foretellCancelJob(jobKeys.length, ...jobKeys, ...args));
+      return decodeCancelReply(reply);
+    },
 
     async modelNamed(ref) {
       const known = knownModels.get(ref);

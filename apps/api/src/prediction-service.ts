@@ -20,7 +20,12 @@ export type PredictionLookup =
   // Which of the two: live events tell a queued job from a running one.
   | { kind: 'pending'; status: 'queued' | 'processing' }
   | { kind: 'succeeded'; output: ServedOutput; model: ModelIdentity | undefined }
-  | { kind: 'failed'; reason: string; model: ModelIdentity | undefined };
+  | { kind: 'failed'; reason: string; model: ModelIdentity | undefined }
+  | { kind: 'canceled' };
+
+/** What POST /predict/{id}/cancel did: canceled it now, found no such job, or found it finished. */
+export type CancelResult =
+  { kind: 'canceled' } | { kind: 'not-found' } | { kind: 'finished'; status: 'succeeded' | 'failed' | 'canceled' };
 
 export interface PredictionService {
   /**
@@ -43,6 +48,12 @@ export interface PredictionService {
   ): Promise<{ id: string; replayed: boolean }>;
   /** With `ownerId` (API keys on), a job created by another key is not found, exactly like an unknown id. */
   lookup(id: string, ownerId?: string): Promise<PredictionLookup>;
+  /**
+   * Cancels a job that has no outcome yet: queued, it never runs; running,
+   * its consumer aborts the model call; waiting for a retry, it is dropped.
+   * With `ownerId`, another key's job is not found, as for `lookup`.
+   */
+  cancel(id: string, ownerId?: string): Promise<CancelResult>;
 }
 
 /** The API key a job is submitted with: its id (never the secret) and its cap of jobs queued or running (0: none). */
@@ -94,6 +105,8 @@ function toLookup(
       };
     case 'failed':
       return { kind: 'failed', reason: record.reason ?? 'unknown', model };
+    case 'canceled':
+      return { kind: 'canceled' };
   }
 }
 
@@ -194,6 +207,20 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       const visible = record !== undefined && (ownerId === undefined || record.owner === ownerId);
       const model = visible && record.model !== undefined ? await store.modelNamed(record.model) : undefined;
       return toLookup(record, ownerId, decode, model);
+    },
+
+    async cancel(id, ownerId) {
+      if (!UUID.test(id)) return { kind: 'not-found' };
+      const outcome = await store.cancel(id.toLowerCase(), ownerId);
+      metrics.cancel(outcome.kind === 'canceled' ? outcome.was : outcome.kind);
+      switch (outcome.kind) {
+        case 'canceled':
+          return { kind: 'canceled' };
+        case 'missing':
+          return { kind: 'not-found' };
+        case 'final':
+          return { kind: 'finished', status: outcome.status };
+      }
     },
   };
 }

@@ -41,7 +41,8 @@ afterAll(async () => {
 
 const EXPECTED: [path: string, method: string, statuses: string[]][] = [
   ['/predict', 'post', ['200', '202', '400', '408', '413', '415', '422', '431', '500', '503', '504']],
-  ['/predict/{prediction_id}', 'get', ['200', '400', '404', '408', '431', '500', '503']],
+  ['/predict/{prediction_id}', 'get', ['200', '400', '404', '408', '409', '431', '500', '503']],
+  ['/predict/{prediction_id}/cancel', 'post', ['200', '404', '408', '409', '413', '431', '503']],
   ['/health', 'get', ['200']],
   ['/ready', 'get', ['200', '503']],
   ['/dashboard/api/access', 'get', ['200']],
@@ -65,6 +66,7 @@ describe('the OpenAPI document at /docs/json', () => {
       '/metrics',
       '/predict',
       '/predict/{prediction_id}',
+      '/predict/{prediction_id}/cancel',
       '/predict/{prediction_id}/events',
       '/ready',
     ]);

@@ -2,7 +2,7 @@ import { METRICS, type Registry } from '@foretell/shared';
 import { Counter, Gauge } from 'prom-client';
 import type { Consumer, ConsumerStats } from './stream-consumer.js';
 
-type JobOutcome = 'succeeded' | 'failed' | 'retried' | 'reclaimed' | 'dead_lettered' | 'expired';
+type JobOutcome = 'succeeded' | 'failed' | 'retried' | 'reclaimed' | 'dead_lettered' | 'expired' | 'canceled';
 
 /** Each outcome of `foretell_jobs_total`, from the consumer's own counts. */
 const OUTCOMES: Readonly<Record<JobOutcome, (stats: Readonly<ConsumerStats>) => number>> = {
@@ -13,6 +13,7 @@ const OUTCOMES: Readonly<Record<JobOutcome, (stats: Readonly<ConsumerStats>) => 
   // A job that failed for good is dead-lettered, and so is an entry that did not parse.
   dead_lettered: (stats) => stats.failed + stats.poison,
   expired: (stats) => stats.expired,
+  canceled: (stats) => stats.canceled,
 };
 
 /**

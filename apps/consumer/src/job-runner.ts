@@ -22,6 +22,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ScriptKeys } from './job-scripts.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { JobCanceledError, type RunningJobs } from './running-jobs.js';
 
 export interface ConsumerStats {
   succeeded: number;
@@ -37,10 +38,12 @@ export interface ConsumerStats {
   duplicates: number;
   /** Entries that did not parse, moved to the dead-letter stream. */
   poison: number;
+  /** Jobs canceled while this consumer ran them: their model call aborted, their entry released. */
+  canceled: number;
 }
 
 export function emptyStats(): ConsumerStats {
-  return { succeeded: 0, failed: 0, retried: 0, reclaimed: 0, expired: 0, duplicates: 0, poison: 0 };
+  return { succeeded: 0, failed: 0, retried: 0, reclaimed: 0, expired: 0, duplicates: 0, poison: 0, canceled: 0 };
 }
 
 export interface JobRunnerDeps {
@@ -55,6 +58,8 @@ export interface JobRunnerDeps {
   readonly deadLetterMaxLength: number;
   /** Aborted when the shutdown grace period is over: the job is left pending. */
   readonly hardStop: AbortSignal;
+  /** The jobs in hand with their model calls' controllers: where cancels (cancel-listener.ts) find them. */
+  readonly running: RunningJobs;
   /** On: each job's script calls in spans, and its span marked with how the attempt ended. */
   readonly tracing?: Tracing;
 }
@@ -114,16 +119,10 @@ function clientReason(error: unknown, detail: string): string {
  * in the same tick share one script call.
  */
 export function createJobRunner(deps: JobRunnerDeps): JobRunner {
-  const { redis, model, keys, log, stats, retry } = deps;
+  const { redis, model, keys, log, stats, retry, running } = deps;
   const ttl = String(deps.resultTtlSeconds);
   const ownerKey = (owner: string | undefined) => (owner === undefined ? undefined : keys.ownerJobs(owner));
-  // One controller per running job, all aborted with hardStop. Handing every
-  // job hardStop itself would hang thousands of listeners on one signal, and
-  // Node scans a signal's listener list on every add (quadratic in jobs held).
-  const running = new Set<AbortController>();
-  deps.hardStop.addEventListener('abort', () => {
-    for (const controller of running) controller.abort(deps.hardStop.reason);
-  });
+  deps.hardStop.addEventListener('abort', () => running.abortAll(deps.hardStop.reason));
 
   async function deadLetterPoison(entryId: string, fields: string[], reason: string): Promise<void> {
     const inputAt = fields.findIndex((field, i) => i % 2 === 0 && field === 'input');
@@ -246,6 +245,13 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     );
   }
 
+  /** Releases the entry of a job canceled while in hand: its hash says so already (cancel-job.lua). */
+  function canceled(job: JobRef): Promise<void> {
+    stats.canceled += 1;
+    log.info({ ...job.said, entryId: job.entryId }, 'job canceled; entry released');
+    return release(job);
+  }
+
   return async function runJob(entryId, fields, decoded) {
     if (!decoded.ok) return deadLetterPoison(entryId, fields, decoded.reason);
     const { id, input, owner } = decoded.message;
@@ -254,47 +260,56 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     // Read just before the grace period ended: not started, so no attempt is counted.
     if (deps.hardStop.aborted) return leftPending(job);
 
-    const attempt = await startJob(job);
-    if (attempt === START_JOB_MISSING) {
-      stats.expired += 1;
-      log.warn({ ...said, entryId }, 'job hash expired before it ran; entry dropped');
-      return release(job);
-    }
-    if (attempt === START_JOB_ALREADY_FINISHED) {
-      stats.duplicates += 1;
-      return release(job);
-    }
-    // Only reclaims after crashes can get here: a job that keeps killing its consumers.
-    if (attempt === START_JOB_ATTEMPTS_SPENT) {
-      const reason = `gave up after ${retry.maxAttempts} attempts: its consumers stopped`;
-      return finish(job, 'failed', reason, reason);
-    }
-    // The grace period may have ended while the start script was in flight:
-    // the job's controller below would not be among those aborted then.
-    if (deps.hardStop.aborted) return leftPending(job);
-
-    const startedAt = Date.now();
-    let result: unknown;
+    // Held before the start script runs: a cancel announced once the job is
+    // `processing` always finds its controller.
     const cancel = new AbortController();
-    running.add(cancel);
+    const isCanceled = () => cancel.signal.reason instanceof JobCanceledError;
+    running.add(id, cancel);
     try {
-      result = await model.predict(input, { signal: cancel.signal });
-      if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
-    } catch (error) {
+      const attempt = await startJob(job);
+      if (attempt === START_JOB_MISSING) {
+        stats.expired += 1;
+        log.warn({ ...said, entryId }, 'job hash expired before it ran; entry dropped');
+        return await release(job);
+      }
+      // A redelivery, or a job canceled while it was queued: it never runs.
+      if (attempt === START_JOB_ALREADY_FINISHED) {
+        stats.duplicates += 1;
+        return await release(job);
+      }
+      // Only reclaims after crashes can get here: a job that keeps killing its consumers.
+      if (attempt === START_JOB_ATTEMPTS_SPENT) {
+        const reason = `gave up after ${retry.maxAttempts} attempts: its consumers stopped`;
+        return await finish(job, 'failed', reason, reason);
+      }
+      // The grace period may have ended while the start script was in flight.
       if (deps.hardStop.aborted) return leftPending(job);
-      const detail = messageOf(error);
-      if (isRetryable(error) && attempt < retry.maxAttempts) return scheduleRetry(job, attempt, detail);
-      log.warn({ ...said, attempt, err: error }, 'job failed for good');
-      return finish(job, 'failed', clientReason(error, detail), detail);
+      if (isCanceled()) return await canceled(job);
+
+      const startedAt = Date.now();
+      let result: unknown;
+      try {
+        result = await model.predict(input, { signal: cancel.signal });
+        if (typeof result !== 'string') throw new TypeError(`the model returned a ${typeof result}, not a string`);
+      } catch (error) {
+        if (deps.hardStop.aborted) return leftPending(job);
+        if (isCanceled()) return await canceled(job);
+        const detail = messageOf(error);
+        if (isRetryable(error) && attempt < retry.maxAttempts) return await scheduleRetry(job, attempt, detail);
+        log.warn({ ...said, attempt, err: error }, 'job failed for good');
+        return await finish(job, 'failed', clientReason(error, detail), detail);
+      }
+      // A model that answered despite the abort: the cancel came first, and stays.
+      if (isCanceled()) return await canceled(job);
+      await finish(job, 'succeeded', result, '');
+      // The finished hash keeps no creation or start time: timings live here. The
+      // entry id's first part is when it was added to the stream.
+      if (log.isLevelEnabled('debug')) {
+        const queuedMs = startedAt - Number(entryId.split('-')[0]);
+        log.debug({ ...said, attempt, queuedMs, runMs: Date.now() - startedAt }, 'job succeeded');
+      }
     } finally {
-      running.delete(cancel);
-    }
-    await finish(job, 'succeeded', result, '');
-    // The finished hash keeps no creation or start time: timings live here. The
-    // entry id's first part is when it was added to the stream.
-    if (log.isLevelEnabled('debug')) {
-      const queuedMs = startedAt - Number(entryId.split('-')[0]);
-      log.debug({ ...said, attempt, queuedMs, runMs: Date.now() - startedAt }, 'job succeeded');
+      running.delete(id, cancel);
     }
   };
 }

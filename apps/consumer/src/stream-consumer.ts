@@ -7,6 +7,8 @@ import { defineJobScripts } from './job-scripts.js';
 import { traceJobRuns } from './job-span.js';
 import { createPendingRecovery, type HeldEntry, type StreamEntry } from './pending-recovery.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { listenForCancels } from './cancel-listener.js';
+import { RunningJobs } from './running-jobs.js';
 
 export type { ConsumerStats } from './job-runner.js';
 
@@ -109,6 +111,8 @@ export function createConsumer({ redis, model, keys, log, settings, tracing }: C
   const stopping = new AbortController();
   const upkeepStop = new AbortController();
   const hardStop = new AbortController();
+  const running = new RunningJobs();
+  const cancels = listenForCancels(redis, keys, settings.name, running, log);
   const runner = createJobRunner({
     redis,
     model,
@@ -119,6 +123,7 @@ export function createConsumer({ redis, model, keys, log, settings, tracing }: C
     resultTtlSeconds: settings.resultTtlSeconds,
     deadLetterMaxLength: settings.deadLetterMaxLength,
     hardStop: hardStop.signal,
+    running,
     ...(tracing && { tracing }),
   });
   const runJob = traceJobRuns(runner, tracing, keys);
@@ -340,6 +345,8 @@ export function createConsumer({ redis, model, keys, log, settings, tracing }: C
         if (!messageOf(err).startsWith('OOM')) throw err;
         log.warn({ err }, 'Redis is full: the consumer group will be created once it has room');
       });
+      // Subscribed before the first job is read: no cancel of a job it runs is missed.
+      await cancels.ready;
       const crashed = (err: unknown) => log.fatal({ err }, 'consumer loop crashed');
       reading = readLoop().catch(crashed);
       upkeep = upkeepLoop().catch(crashed);
@@ -356,6 +363,7 @@ export function createConsumer({ redis, model, keys, log, settings, tracing }: C
         upkeepStop.abort();
         await upkeep;
         await reader.quit().catch(() => reader.disconnect());
+        await cancels.close();
         log.info({ stats }, 'consumer stopped');
       })();
       return closing;

@@ -18,6 +18,7 @@ export * from './metrics/metric-names.js';
 export * from './metrics/metrics-registry.js';
 export * from './metrics/model-metrics.js';
 export * from './metrics/queue-metrics.js';
+export * from './lua/cancel-job.js';
 export * from './lua/dead-letter-entry.js';
 export * from './lua/enqueue-job.js';
 export * from './lua/finish-jobs.js';

@@ -8,6 +8,8 @@ export const JobStatusSchema = Type.Union([
   Type.Literal('processing'),
   Type.Literal('succeeded'),
   Type.Literal('failed'),
+  // By POST /predict/{id}/cancel: final, as succeeded and failed are.
+  Type.Literal('canceled'),
 ]);
 export type JobStatus = Static<typeof JobStatusSchema>;
 

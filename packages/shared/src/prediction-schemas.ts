@@ -10,6 +10,8 @@ export const MESSAGES = Object.freeze({
   stillProcessing: 'Prediction is still being processed.',
   notFound: 'Prediction ID not found.',
   failed: 'Prediction failed.',
+  canceled: 'Prediction was canceled.',
+  alreadyFinished: 'Prediction has already finished; only a queued or running one can be canceled.',
 });
 
 export const PredictionIdSchema = Type.String({
@@ -64,6 +66,34 @@ export const PredictionFailedSchema = Type.Object(
     reason: Type.String({ description: 'Why the job failed for good.' }),
   },
   { additionalProperties: false, title: 'PredictionFailed' },
+);
+
+export const PredictionCanceledSchema = Type.Object(
+  {
+    error: Type.Literal(MESSAGES.canceled),
+    prediction_id: PredictionIdSchema,
+    status: Type.Literal('canceled'),
+  },
+  { additionalProperties: false, title: 'PredictionCanceled' },
+);
+
+/** The answer of POST /predict/{id}/cancel for a job it canceled. */
+export const CancelAcceptedSchema = Type.Object(
+  {
+    prediction_id: PredictionIdSchema,
+    status: Type.Literal('canceled'),
+  },
+  { additionalProperties: false, title: 'CancelAccepted' },
+);
+
+/** POST /predict/{id}/cancel for a job that already has its outcome: which one. */
+export const CancelRefusedSchema = Type.Object(
+  {
+    error: Type.Union([Type.Literal(MESSAGES.canceled), Type.Literal(MESSAGES.alreadyFinished)]),
+    prediction_id: PredictionIdSchema,
+    status: Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('canceled')]),
+  },
+  { additionalProperties: false, title: 'CancelRefused' },
 );
 
 /**

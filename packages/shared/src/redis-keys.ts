@@ -18,6 +18,11 @@ export interface RedisKeys {
    * `processing` from it without polling.
    */
   readonly started: string;
+  /**
+   * Pub/sub channel carrying the id of each job canceled while it was
+   * running: the consumer running it aborts its model call.
+   */
+  readonly canceled: string;
   /** Sorted set of job ids waiting to be retried, scored by the Unix ms they are due. */
   readonly retries: string;
   /** Hash holding one job's state and result. */
@@ -72,6 +77,7 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     dead: `${prefix}:dead`,
     done: `${prefix}:done`,
     started: `${prefix}:started`,
+    canceled: `${prefix}:canceled`,
     retries: `${prefix}:retries`,
     job: (id: string) => `${prefix}:job:${id}`,
     jobPrefix: `${prefix}:job:`,

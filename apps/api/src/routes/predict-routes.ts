@@ -3,6 +3,7 @@ import {
   AsyncAcceptedSchema,
   identityOf,
   MESSAGES,
+  PredictionCanceledSchema,
   PredictionFailedSchema,
   predictionSchemasFor,
   type ModelIdentity,
@@ -10,7 +11,14 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import type { AccessControl } from '../auth/access-control.js';
-import { errorResponse, RedisUnavailableResponse, RetryAfterHeader, UnauthorizedResponse } from '../http-schemas.js';
+import {
+  errorResponse,
+  headersTooLarge,
+  RedisUnavailableResponse,
+  requestTimeout,
+  RetryAfterHeader,
+  UnauthorizedResponse,
+} from '../http-schemas.js';
 import { LazyAbort } from '../lazy-abort.js';
 import { BEARER_SCHEME } from '../openapi.js';
 import type { PredictionLookup, PredictionService } from '../prediction-service.js';
@@ -19,6 +27,7 @@ import { SECONDS_PATTERN, VISIBLE_ASCII_PATTERN } from '../validation-messages.j
 import { awaitJob } from '../waiting/await-job.js';
 import type { JobNotifier } from '../waiting/job-notifier.js';
 import { parsePrefer } from '../waiting/prefer-header.js';
+import { cancelRoute } from './cancel-route.js';
 import { eventsRoute } from './events-route.js';
 
 export interface PredictRoutesOptions {
@@ -134,16 +143,6 @@ const badRequest = errorResponse(
     code: 'INVALID_REQUEST',
   },
 );
-
-// Answered by the HTTP layer before any route runs (see http-edge.ts), then the socket is closed.
-const requestTimeout = errorResponse(
-  'The request, body included, did not arrive within `REQUEST_TIMEOUT_MS` (headers: `HEADERS_TIMEOUT_MS`).',
-  { error: 'The request did not arrive in time.', code: 'REQUEST_TIMEOUT' },
-);
-const headersTooLarge = errorResponse("The request headers are over Node's limit (16 KiB).", {
-  error: 'The request headers are too large.',
-  code: 'HEADERS_TOO_LARGE',
-});
 
 /** The headers naming the model that made an answer (sync, or a finished job's). */
 function modelHeadersOf({ name, version }: ModelIdentity): Record<string, string> {
@@ -275,7 +274,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             if (applied.length > 0) void reply.header('Preference-Applied', applied.join(', '));
             return reply.send(answer.output);
           }
-          // Failed (its GET tells why), still running, or the app is closing: the usual 202.
+          // Failed or canceled (its GET tells), still running, or the app is closing: the usual 202.
         }
         if (applied.length > 0) void reply.header('Preference-Applied', applied.join(', '));
         return reply
@@ -300,6 +299,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
   );
 
   await app.register(eventsRoute, { predictions, notifier: waiting.notifier, keyed: get });
+  await app.register(cancelRoute, { predictions, keyed: get });
 
   app.get(
     '/predict/:prediction_id',
@@ -361,6 +361,13 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
             description: 'The job failed for good; `reason` says why. The headers name the model that failed it.',
             headers: ModelHeaders,
           },
+          409: {
+            ...PredictionCanceledSchema,
+            description: 'The job was canceled (`POST /predict/{id}/cancel`) before it finished.',
+            examples: [
+              { error: MESSAGES.canceled, prediction_id: '3f2c1b9e-5d4a-4c7b-9a1e-2b6f8d0c4e11', status: 'canceled' },
+            ],
+          },
           503: RedisUnavailableResponse,
           ...get.responses,
         },
@@ -404,6 +411,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
           return reply
             .code(500)
             .send({ error: MESSAGES.failed, prediction_id: id, status: 'failed', reason: lookup.reason });
+        case 'canceled':
+          return reply.code(409).send({ error: MESSAGES.canceled, prediction_id: id, status: 'canceled' });
       }
     },
   );

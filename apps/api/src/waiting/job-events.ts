@@ -16,8 +16,6 @@ const POSITION: Readonly<Record<JobEventName, number>> = {
   processing: 2,
   succeeded: 3,
   failed: 3,
-  // Cancellation (issue 11, point 3) is not built yet: once a lookup reports
-  // `canceled`, `stateOf` maps it here and the stream ends on it like the others.
   canceled: 3,
 };
 
@@ -51,6 +49,9 @@ export function stateOf(lookup: PredictionLookup, predictionId: string): JobStat
         name: 'failed',
         data: { error: MESSAGES.failed, prediction_id: predictionId, status: 'failed', reason: lookup.reason },
       };
+    case 'canceled':
+      // The body GET /predict/{id} answers with (409).
+      return { name: 'canceled', data: { error: MESSAGES.canceled, prediction_id: predictionId, status: 'canceled' } };
   }
 }
 

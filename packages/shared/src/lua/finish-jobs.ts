@@ -95,7 +95,7 @@ for i = 1, count do
   elseif not status then
     if owner then redis.call('ZREM', owner, id) end
     written[i] = 0
-  elseif status == 'succeeded' or status == 'failed' then
+  elseif is_final(status) then
     written[i] = -1
   else
     if not registered then

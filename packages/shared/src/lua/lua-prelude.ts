@@ -21,6 +21,8 @@ export const MAX_SCRIPT_TTL_SECONDS = 2_147_483_647;
  * many groups of `size` arguments start at ARGV[first] (a batch's per-job
  * arguments); `fail(message)` an error reply. Helpers:
  *
+ * - `is_final(status)`: a job's status once it has its outcome (succeeded,
+ *   failed or canceled): nothing reopens or overwrites it (first outcome wins).
  * - `now_ms()` and `ms_text(ms)`: Redis's clock, so every consumer and API
  *   process schedules on one clock; whole ms as text.
  * - `release_entries(stream, group, bytes_key, entries, bytes)` acks entries
@@ -44,6 +46,13 @@ const DEFINITIONS: readonly { readonly name: string; readonly lua: string }[] = 
     lua: `
 local function fail(message)
   error({ err = 'ERR foretell: ' .. message })
+end`,
+  },
+  {
+    name: 'is_final',
+    lua: `
+local function is_final(status)
+  return status == 'succeeded' or status == 'failed' or status == 'canceled'
 end`,
   },
   {

@@ -25,7 +25,7 @@ local moved = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', retries, id)
   local job = redis.call('HMGET', prefix .. id, 'status', 'input', 'owner', 'request_id', 'traceparent')
-  if job[2] and job[1] ~= 'succeeded' and job[1] ~= 'failed' then
+  if job[2] and not is_final(job[1]) then
     -- The retry's entry names the request as the first one did.
     add_entry(stream, bytes_key, id, job[2], job[3] or nil, false, job[4] or nil, job[5] or nil)
     moved = moved + 1

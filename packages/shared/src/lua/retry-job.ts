@@ -35,7 +35,7 @@ local entry_bytes = int_arg(ARGV[7], 'entry bytes', 0, MAX_COUNT)
 release_entries(stream, ARGV[1], bytes_key, {ARGV[2]}, {entry_bytes})
 local status = redis.call('HGET', job_key, 'status')
 if not status then return 0 end
-if status == 'succeeded' or status == 'failed' then return -1 end
+if is_final(status) then return -1 end
 local due = now_ms() + delay
 redis.call('HSET', job_key, 'status', 'queued', 'reason', ARGV[4])
 redis.call('EXPIRE', job_key, ttl + math.ceil(delay / 1000))

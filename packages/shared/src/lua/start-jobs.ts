@@ -52,7 +52,7 @@ for i = 1, count do
   local status, made = job[1], tonumber(job[2]) or 0
   if not status then
     attempts[i] = 0
-  elseif status == 'succeeded' or status == 'failed' then
+  elseif is_final(status) then
     attempts[i] = -1
   elseif made >= max_attempts then
     attempts[i] = -2

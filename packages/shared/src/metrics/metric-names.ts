@@ -15,12 +15,19 @@ export const METRICS = {
    * `replayed` (an Idempotency-Key repeat), `refused` (a cap, Redis full or away); API only.
    */
   predictions: 'foretell_predictions_total',
+  /**
+   * Counter by `result` of POST /predict/{id}/cancel: `queued` and
+   * `processing` (canceled; what the job was doing), `missing` (404),
+   * `final` (409: it had its outcome already); API only.
+   */
+  cancellations: 'foretell_cancellations_total',
   /** Histogram of the model's calls (a sync request's, a job's attempt), whatever their outcome; both apps. */
   modelDuration: 'foretell_model_duration_seconds',
   /**
    * Counter by `outcome`: `succeeded`, `failed` (for good), `retried`,
    * `reclaimed` (taken over from a consumer that stopped), `dead_lettered`
-   * (failed jobs and unparsable entries), `expired` (the hash was gone); consumer only.
+   * (failed jobs and unparsable entries), `expired` (the hash was gone),
+   * `canceled` (a running job's model call aborted by a cancel); consumer only.
    */
   jobs: 'foretell_jobs_total',
   /** Gauge: jobs this consumer holds (running or about to); consumer only. */
