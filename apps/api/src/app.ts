@@ -2,6 +2,7 @@ import {
   createMetricsRegistry,
   redisKeys,
   registerQueueMetrics,
+  type LookupAll,
   type Model,
   type Registry,
   type Tracing,
@@ -45,6 +46,7 @@ export interface AppDeps {
     > &
     Partial<Pick<ApiConfig, 'REDIS_WAIT_REPLICAS' | 'REDIS_WAIT_TIMEOUT_MS'>> &
     Partial<Pick<ApiConfig, 'MAX_WAIT_SECONDS' | 'MAX_WAITERS'>> &
+    Partial<Pick<ApiConfig, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE'>> &
     HttpEdgeConfig;
   /** API keys (from API_KEYS or API_KEYS_FILE); none or absent: /predict is open. */
   readonly apiKeys?: readonly string[];
@@ -69,6 +71,8 @@ export interface AppDeps {
   readonly metrics?: Registry;
   /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (server.ts loads it): spans of requests, enqueues, model calls. */
   readonly tracing?: Tracing;
+  /** How webhook hosts are resolved at submission (tests); the system's resolver by default. */
+  readonly webhookLookup?: LookupAll;
 }
 
 /**
@@ -89,6 +93,7 @@ export async function buildAppWithNotifier({
   isModelLoaded = () => true,
   metrics = createMetricsRegistry({ processMetrics: false }),
   tracing,
+  webhookLookup,
 }: AppDeps): Promise<{ app: FastifyInstance; notifier: JobNotifier }> {
   const http = createHttpMetrics(metrics);
   const app = Fastify({
@@ -170,6 +175,11 @@ export async function buildAppWithNotifier({
     access,
     model,
     waiting: { notifier, maxWaitSeconds: config.MAX_WAIT_SECONDS ?? 60 },
+    webhooks: {
+      enabled: (config.WEBHOOK_SECRET ?? '') !== '',
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE === 'true',
+      ...(webhookLookup && { lookup: webhookLookup }),
+    },
   });
   await app.register(healthRoutes, { store, isModelLoaded });
   await app.register(metricsRoutes, { registry: metrics });

@@ -4,6 +4,8 @@ import {
   loadConfig,
   redisSentinelsCheck,
   TracingConfigProperties,
+  WebhookConfigProperties,
+  webhookSecretCheck,
 } from '@foretell/shared';
 import { Type, type Static } from 'typebox';
 import { accessConfigCheck } from './auth/access-config.js';
@@ -15,6 +17,7 @@ export const ApiConfigSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Address the API binds to.' }),
   ...CommonConfigProperties,
   ...TracingConfigProperties,
+  ...WebhookConfigProperties,
   SYNC_TIMEOUT_MS: Type.Integer({
     default: 30000,
     minimum: 1,
@@ -155,5 +158,6 @@ export function loadApiConfig(env: Readonly<Record<string, string | undefined>>)
     redisSentinelsCheck,
     replicaWaitCheck,
     httpTimeoutsCheck,
+    webhookSecretCheck,
   ]);
 }

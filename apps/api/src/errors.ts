@@ -7,6 +7,11 @@ export const ERROR_CATALOGUE = {
   INVALID_REQUEST: { statusCode: 400, message: 'Invalid request' },
   INVALID_JSON: { statusCode: 400, message: 'Request body is not valid JSON.' },
   EMPTY_BODY: { statusCode: 400, message: 'Request body is empty; send a JSON object such as {"input": "text"}.' },
+  INVALID_WEBHOOK: { statusCode: 400, message: 'The webhook is not valid.' },
+  WEBHOOKS_OFF: {
+    statusCode: 400,
+    message: 'Webhooks are off on this server (no WEBHOOK_SECRET); poll or wait for the result instead.',
+  },
   ROUTE_NOT_FOUND: { statusCode: 404, message: 'Route not found.' },
   REQUEST_TIMEOUT: { statusCode: 408, message: 'The request did not arrive in time.' },
   BODY_TOO_LARGE: { statusCode: 413, message: 'Request body is too large.' },

@@ -9,6 +9,7 @@ import {
   parseModelLabel,
   type JobRecord,
   type JobTrace,
+  type JobWebhook,
   type ModelIdentity,
   type RedisKeys,
   tracedRedis,
@@ -39,6 +40,8 @@ export interface EnqueueRequest {
   readonly owner?: { readonly id: string; readonly maxJobs: number };
   /** The request's id and traceparent, stored with the job until it finishes. */
   readonly trace?: JobTrace;
+  /** Where the consumers POST the job, and for which events. */
+  readonly webhook?: JobWebhook;
 }
 
 export interface EnqueueResult {
@@ -115,7 +118,7 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
   const { tracing } = settings;
   const enqueueJob = tracedRedis(tracing, 'EVALSHA', 'enqueue-job', redis.foretellEnqueueJob.bind(redis));
   const readJob = tracedRedis(tracing, 'HGETALL', undefined, (key: string) => redis.hgetall(key));
-  const admit = ({ id, input, idempotency, owner, trace }: EnqueueRequest): Promise<EnqueueResult> =>
+  const admit = ({ id, input, idempotency, owner, trace, webhook }: EnqueueRequest): Promise<EnqueueResult> =>
     guarded(async () => {
       const [outcome, existingOrNewId] = await enqueueJob(
         ...enqueueJobArgs(keys, {
@@ -127,6 +130,7 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
           ...(idempotency && { idempotency }),
           ...(owner && { owner }),
           ...(trace && { trace }),
+          ...(webhook && { webhook }),
         }),
       );
       return { outcome, id: existingOrNewId };
@@ -143,7 +147,7 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
     read: async (id) => decodeJobRecord(await guarded(() => readJob(keys.job(id)))),
 
     cancel: async (id, ownerId) => {
-      const jobKeys = [keys.job(id), keys.retries];
+      const jobKeys = [keys.job(id), keys.retries, keys.webhooks];
       if (ownerId !== undefined) jobKeys.push(keys.ownerJobs(ownerId));
       const args = [id, String(settings.resultTtlSeconds), keys.done, keys.canceled, ownerId ?? ''];
       const reply: unknown = await guarded(() => redis.foretellCancelJob(jobKeys.length, ...jobKeys, ...args));

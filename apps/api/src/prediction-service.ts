@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { JobRecord, JobTrace, Model, ModelIdentity } from '@foretell/shared';
+import type { JobRecord, JobTrace, JobWebhook, Model, ModelIdentity } from '@foretell/shared';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
 import type { LazyAbort } from './lazy-abort.js';
@@ -38,13 +38,15 @@ export interface PredictionService {
    * With an idempotency key, a repeat of the same request resolves with the
    * first one's id (`replayed`) and enqueues nothing. With an owner (API keys
    * on), the job is that key's: its idempotency keys are the key's own, and
-   * it counts toward the key's cap of jobs queued or running.
+   * it counts toward the key's cap of jobs queued or running. With a
+   * webhook (checked already), the consumers POST the job to it.
    */
   submit(
     input: unknown,
     idempotencyKey?: string,
     owner?: JobOwner,
     trace?: JobTrace,
+    webhook?: JobWebhook,
   ): Promise<{ id: string; replayed: boolean }>;
   /** With `ownerId` (API keys on), a job created by another key is not found, exactly like an unknown id. */
   lookup(id: string, ownerId?: string): Promise<PredictionLookup>;
@@ -76,9 +78,15 @@ export interface PredictionServiceDeps {
   readonly metrics: PredictionMetrics;
 }
 
-/** The fingerprint an idempotency key is bound to: the body is `{input}` and nothing else. */
-function fingerprint(input: string): string {
-  return createHash('sha256').update(input, 'utf8').digest('base64url');
+/**
+ * The fingerprint an idempotency key is bound to: the body's input, and its
+ * webhook when it has one (a repeat with another webhook is another request).
+ * Without a webhook it is the input's alone, as before webhooks existed.
+ */
+function fingerprint(input: string, webhook: JobWebhook | undefined): string {
+  const hash = createHash('sha256').update(input, 'utf8');
+  if (webhook) hash.update(`\0${webhook.url}\0${webhook.events.join(',')}`, 'utf8');
+  return hash.digest('base64url');
 }
 
 // Ids are issued as UUIDs; anything else cannot name a job, so it is not looked up.
@@ -125,16 +133,18 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
     idempotencyKey: string | undefined,
     owner: JobOwner | undefined,
     trace: JobTrace | undefined,
+    webhook: JobWebhook | undefined,
   ): Promise<{ id: string; replayed: boolean }> {
     const input = encode(value);
     const idempotency =
-      idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
+      idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input, webhook) };
     const { outcome, id } = await store.enqueue({
       id: randomUUID(),
       input,
       ...(idempotency && { idempotency }),
       ...(owner && { owner }),
       ...(trace && { trace }),
+      ...(webhook && { webhook }),
     });
     // A replay waits too: the first answer may have been this 503.
     if ((outcome === 'queued' || outcome === 'replayed') && replicaWait && !(await replicaWait())) {
@@ -188,9 +198,9 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       }
     },
 
-    async submit(value, idempotencyKey, owner, trace) {
+    async submit(value, idempotencyKey, owner, trace, webhook) {
       try {
-        const submitted = await enqueue(value, idempotencyKey, owner, trace);
+        const submitted = await enqueue(value, idempotencyKey, owner, trace, webhook);
         metrics.async(submitted.replayed ? 'replayed' : 'queued');
         return submitted;
       } catch (error) {

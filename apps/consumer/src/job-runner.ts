@@ -146,7 +146,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   // One key and no argument per job; only jobs with an owner add two arguments.
   const startJobs = createCallBatcher<JobRef, number>((jobs) => {
     const hashes = jobs.map(({ id }) => keys.job(id));
-    const owners = new ScriptKeys(hashes);
+    const owners = new ScriptKeys([...hashes, keys.webhooks]);
     const extras: string[] = [];
     jobs.forEach(({ owner }, i) => {
       if (owner !== undefined) extras.push(String(i + 1), owners.indexOf(keys.ownerJobs(owner)));
@@ -171,7 +171,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
 
   // One key and four arguments per job; failures and jobs with an owner add three arguments.
   const finishJobs = createCallBatcher<Outcome, number>((outcomes) => {
-    const scriptKeys = new ScriptKeys([keys.jobs, keys.dead, keys.backlogBytes, keys.models]);
+    const scriptKeys = new ScriptKeys([keys.jobs, keys.dead, keys.backlogBytes, keys.models, keys.webhooks]);
     for (const { job } of outcomes) scriptKeys.keys.push(keys.job(job.id));
     const perJob: string[] = [];
     const extras: string[] = [];

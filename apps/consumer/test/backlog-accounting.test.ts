@@ -273,11 +273,12 @@ describe('script arguments', () => {
     // The TTL is the only bad argument.
     const finish = h.redis.eval(
       FINISH_JOBS_LUA,
-      5,
+      6,
       h.keys.jobs,
       h.keys.dead,
       h.keys.backlogBytes,
       h.keys.models,
+      h.keys.webhooks,
       h.keys.job(id),
       h.keys.group,
       '-1',

@@ -25,7 +25,7 @@ const TTL_SECONDS = 3600;
 
 /** What POST /predict/{id}/cancel runs (job-store.ts), as an owner or without keys. */
 async function cancel(h: Harness, id: string, ownerId?: string) {
-  const keys = [h.keys.job(id), h.keys.retries];
+  const keys = [h.keys.job(id), h.keys.retries, h.keys.webhooks];
   if (ownerId !== undefined) keys.push(h.keys.ownerJobs(ownerId));
   const args = [id, String(TTL_SECONDS), h.keys.done, h.keys.canceled, ownerId ?? ''];
   return decodeCancelReply(await h.redis.eval(CANCEL_JOB_LUA, keys.length, ...keys, ...args));
@@ -110,7 +110,7 @@ describe('canceling a running job', () => {
     const listener = await pubsubClientId(h, cancelListenerConnectionName(h.keys, h.name));
     expect(listener).toBeDefined();
     // In one transaction: the listener is gone before the cancel announces anything.
-    const keys = [h.keys.job(id), h.keys.retries];
+    const keys = [h.keys.job(id), h.keys.retries, h.keys.webhooks];
     const [[killError], [cancelError]] = (await h.redis
       .multi()
       .client('KILL', 'ID', listener!)

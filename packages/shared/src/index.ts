@@ -31,6 +31,9 @@ export * from './lua/retry-job.js';
 export * from './lua/start-jobs.js';
 export * from './process-logger.js';
 export * from './trace-context.js';
+export * from './webhooks/webhook-config.js';
+export * from './webhooks/webhook-delivery.js';
+export * from './webhooks/webhook-secret.js';
 export * from './webhooks/webhook-target.js';
 // Types and the loader only: the OpenTelemetry SDK (tracing/otel-tracing.ts) is imported dynamically, when tracing is on.
 export * from './tracing/load-tracing.js';

@@ -54,6 +54,9 @@ export const JobRecordSchema = Type.Object({
   /** The request that queued it (trace-context.ts): kept until the job finishes. */
   request_id: Type.Optional(RequestIdSchema),
   traceparent: Type.Optional(TraceparentSchema),
+  /** Where its webhook goes (checked at submission), and for which events: `start`, `completed`, comma-separated. */
+  webhook: Type.Optional(Type.String()),
+  webhook_events: Type.Optional(Type.String()),
   /** The ref of the model that finished the job (`redisKeys().models` names it). */
   model: Type.Optional(Type.String({ pattern: MODEL_REF_PATTERN })),
 });

@@ -1,5 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import type { ModelSchemas } from './model.js';
+import { WEBHOOK_EVENTS } from './webhooks/webhook-delivery.js';
+import { MAX_WEBHOOK_URL_LENGTH } from './webhooks/webhook-target.js';
 
 /**
  * The wire contract of `/predict`, byte for byte the original assignment's
@@ -20,6 +22,30 @@ export const PredictionIdSchema = Type.String({
   examples: ['3f2c1b9e-5d4a-4c7b-9a1e-2b6f8d0c4e11'],
 });
 
+/**
+ * What an async request may add: a webhook, and the events it is sent for.
+ * Bounded here (URL length, two events at most) so that a hostile body costs
+ * little; the URL's rules and its addresses are checked by the API.
+ */
+export const WebhookRequestProperties = {
+  webhook: Type.Optional(
+    Type.String({
+      maxLength: MAX_WEBHOOK_URL_LENGTH,
+      description:
+        'Async only: an `https://` (or `http://`) URL that foretell POSTs the job to, signed (Standard Webhooks), ' +
+        'when it starts and/or ends (see `webhook_events_filter`). Its host must resolve to public addresses.',
+    }),
+  ),
+  webhook_events_filter: Type.Optional(
+    Type.Array(Type.Union(WEBHOOK_EVENTS.map((event) => Type.Literal(event))), {
+      minItems: 1,
+      maxItems: WEBHOOK_EVENTS.length,
+      uniqueItems: true,
+      description: 'With `webhook`: the events it is sent for, `start` and/or `completed` (default `["completed"]`).',
+    }),
+  ),
+};
+
 export const PredictRequestSchema = Type.Object(
   {
     input: Type.String({
@@ -27,6 +53,7 @@ export const PredictRequestSchema = Type.Object(
       description: 'The text the model predicts on.',
       examples: ['Sample input data for the model'],
     }),
+    ...WebhookRequestProperties,
   },
   { additionalProperties: false, title: 'PredictRequest' },
 );
@@ -130,7 +157,7 @@ export function predictionSchemasFor(schemas: ModelSchemas | undefined): {
     { additionalProperties: false, title: 'PredictionOutput' },
   );
   return {
-    request: Type.Object({ input }, { additionalProperties: false, title: 'PredictRequest' }),
+    request: Type.Object({ input, ...WebhookRequestProperties }, { additionalProperties: false, title: 'PredictRequest' }),
     output,
     found: Type.Object(
       { prediction_id: PredictionIdSchema, output },

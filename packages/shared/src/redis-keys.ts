@@ -23,6 +23,15 @@ export interface RedisKeys {
    * running: the consumer running it aborts its model call.
    */
   readonly canceled: string;
+  /**
+   * Sorted set of webhook deliveries to make: member a delivery's JSON
+   * (webhook-delivery.ts), score the Unix ms it is due, or, while a consumer
+   * is sending it, when its lease ends (then another consumer takes it).
+   * Added to by the scripts that start, finish and cancel jobs.
+   */
+  readonly webhooks: string;
+  /** Stream of webhook deliveries that failed for good (capped, approximate trimming). */
+  readonly webhookFailures: string;
   /** Sorted set of job ids waiting to be retried, scored by the Unix ms they are due. */
   readonly retries: string;
   /** Hash holding one job's state and result. */
@@ -78,6 +87,8 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     done: `${prefix}:done`,
     started: `${prefix}:started`,
     canceled: `${prefix}:canceled`,
+    webhooks: `${prefix}:webhooks`,
+    webhookFailures: `${prefix}:webhook-failures`,
     retries: `${prefix}:retries`,
     job: (id: string) => `${prefix}:job:${id}`,
     jobPrefix: `${prefix}:job:`,

@@ -27,6 +27,7 @@ import { SECONDS_PATTERN, VISIBLE_ASCII_PATTERN } from '../validation-messages.j
 import { awaitJob } from '../waiting/await-job.js';
 import type { JobNotifier } from '../waiting/job-notifier.js';
 import { parsePrefer } from '../waiting/prefer-header.js';
+import { checkWebhookRequest, type WebhookFields, type WebhookRequestSettings } from '../webhook-request.js';
 import { cancelRoute } from './cancel-route.js';
 import { eventsRoute } from './events-route.js';
 
@@ -38,6 +39,8 @@ export interface PredictRoutesOptions {
   readonly access?: AccessControl | undefined;
   /** Long-poll: the process's notifier of finished jobs, and the longest wait (MAX_WAIT_SECONDS). */
   readonly waiting: { readonly notifier: JobNotifier; readonly maxWaitSeconds: number };
+  /** Whether webhooks are on (WEBHOOK_SECRET), and which targets they may have. */
+  readonly webhooks: WebhookRequestSettings;
 }
 
 /** Seconds a client should wait before polling a job that is still running again. */
@@ -159,7 +162,7 @@ const isFinished = (lookup: PredictionLookup) => lookup.kind !== 'pending';
 
 export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = async (
   app,
-  { predictions, access, model, waiting },
+  { predictions, access, model, waiting, webhooks },
 ) => {
   // In this plugin's scope only: /health, /ready and (unless DOCS_PUBLIC=false) /docs stay open.
   if (access) app.addHook('onRequest', access.admit);
@@ -245,15 +248,18 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
     },
     async (request, reply) => {
       // Typed by the schema chosen at start: a string, or the model's JSON value.
-      const { input } = request.body as { input: unknown };
+      const { input, ...fields } = request.body as { input: unknown } & WebhookFields;
       const prefer = parsePrefer(request.headers.prefer);
-      if (isAsyncMode(request.headers['async-mode']) || prefer.respondAsync) {
+      const asyncMode = isAsyncMode(request.headers['async-mode']) || prefer.respondAsync;
+      const webhook = await checkWebhookRequest(fields, asyncMode, webhooks);
+      if (asyncMode) {
         const owner =
           request.apiKeyId === null ? undefined : { id: request.apiKeyId, maxJobs: access?.maxJobsPerKey ?? 0 };
         // The consumer's log lines for the job name the request (and its trace, when the client sent a valid one).
         const traceparent = acceptedTraceparent(request.headers.traceparent);
         const trace = { requestId: request.id, ...(traceparent && { traceparent }) };
-        const { id, replayed } = await predictions.submit(input, request.headers['idempotency-key'], owner, trace);
+        const idempotencyKey = request.headers['idempotency-key'];
+        const { id, replayed } = await predictions.submit(input, idempotencyKey, owner, trace, webhook);
         if (replayed) void reply.header('Idempotent-Replayed', 'true');
         const applied = prefer.respondAsync ? ['respond-async'] : [];
         if (prefer.wait !== undefined) {

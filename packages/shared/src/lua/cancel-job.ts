@@ -9,13 +9,14 @@ import { luaScript } from './lua-prelude.js';
  * without running it. A job waiting for a retry leaves the retries set. A
  * running one is announced on the canceled channel, where the consumer
  * running it learns to abort its model call. Like a finish, the id is
- * announced on the done channel (long-polls and live events answer) and the
- * job leaves its owner's set; the hash drops what only a live job needs and
+ * announced on the done channel (long-polls and live events answer), its
+ * `completed` webhook (if it has one) is queued, and the job leaves its owner's set; the hash drops what only a live job needs and
  * keeps its outcome a whole TTL. Runs at maxmemory too: it frees memory.
  *
  * KEYS[1]  job hash
  * KEYS[2]  retries sorted set
- * KEYS[3]  the owner's set of jobs (only when the request names an owner)
+ * KEYS[3]  webhook deliveries set: a job with a webhook for `completed` gets one
+ * KEYS[4]  the owner's set of jobs (only when the request names an owner)
  * ARGV[1]  job id
  * ARGV[2]  TTL in seconds
  * ARGV[3]  pub/sub channel announcing finished ids
@@ -29,22 +30,24 @@ import { luaScript } from './lua-prelude.js';
 export const CANCEL_JOB_LUA = luaScript(
   { allowOom: true },
   `
-local job_key, retries, owner_key = KEYS[1], KEYS[2], KEYS[3]
-if #KEYS ~= 2 and #KEYS ~= 3 then fail('expected 2 or 3 keys, got ' .. #KEYS) end
+local job_key, retries, webhooks, owner_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if #KEYS ~= 3 and #KEYS ~= 4 then fail('expected 3 or 4 keys, got ' .. #KEYS) end
 local id, done, canceled, owner = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local ttl = int_arg(ARGV[2], 'TTL', 1, MAX_TTL)
 if not id or id == '' or not canceled or canceled == '' then fail('expected a job id and both channels') end
-local job = redis.call('HMGET', job_key, 'status', 'owner')
+local job = redis.call('HMGET', job_key, 'status', 'owner', 'webhook', 'webhook_events')
 local status, stored_owner = job[1], job[2]
 if not status or (owner ~= '' and stored_owner ~= owner) then return {'missing'} end
 if is_final(status) then return {status} end
-redis.call('HSET', job_key, 'status', 'canceled', 'finished', ms_text(now_ms()))
+local now = now_ms()
+redis.call('HSET', job_key, 'status', 'canceled', 'finished', ms_text(now))
 redis.call('HDEL', job_key, 'created', 'started', 'reason', 'request_id', 'traceparent')
 redis.call('EXPIRE', job_key, ttl)
 redis.call('ZREM', retries, id)
 if owner_key then redis.call('ZREM', owner_key, id) end
 if status == 'processing' then redis.call('PUBLISH', canceled, id) end
 redis.call('PUBLISH', done, id)
+add_webhook(webhooks, id, 'completed', job[3], job[4], now)
 return {'canceled', status}
 `,
 );

@@ -1,5 +1,6 @@
 import type { RedisKeys } from '../redis-keys.js';
 import type { JobTrace } from '../trace-context.js';
+import { encodeWebhookEvents, type WebhookEvent } from '../webhooks/webhook-delivery.js';
 import { luaScript } from './lua-prelude.js';
 
 /**
@@ -32,6 +33,8 @@ import { luaScript } from './lua-prelude.js';
  *          per-owner cap compares times with the consumers' (Redis's clock).
  * ARGV[10] the request's id ('' for none): in the hash as `request_id` and in the entry as `rid`
  * ARGV[11] the request's traceparent ('' for none): `traceparent` in the hash, `tp` in the entry
+ * ARGV[12] the webhook URL ('' for none): `webhook` in the hash
+ * ARGV[13] the events it is sent for, comma-separated: `webhook_events` in the hash
  * Returns  {outcome, id}: 'queued' with the new id; 'replayed' with the id the
  *          key already names (same fingerprint); 'conflict' (the key was used
  *          with another body); 'full' (a backlog cap reached); 'owner-full'
@@ -100,6 +103,13 @@ if traceparent ~= '' then
   job[#job + 1] = 'traceparent'
   job[#job + 1] = traceparent
 end
+local webhook = ARGV[12] or ''
+if webhook ~= '' then
+  job[#job + 1] = 'webhook'
+  job[#job + 1] = webhook
+  job[#job + 1] = 'webhook_events'
+  job[#job + 1] = ARGV[13] or ''
+end
 redis.call(unpack(job))
 redis.call('EXPIRE', job_key, ttl)
 add_entry(stream, bytes_key, id, input, owner_key and owner or nil, true, request_id, traceparent)
@@ -131,6 +141,14 @@ export interface EnqueueJobCall {
   readonly now?: number;
   /** The request's id and traceparent, carried to the consumer (trace-context.ts). */
   readonly trace?: JobTrace;
+  /** Where to POST the job's record, and for which events (webhook-delivery.ts). */
+  readonly webhook?: JobWebhook;
+}
+
+/** A job's webhook as it is stored: the URL, checked at submission, and its events. */
+export interface JobWebhook {
+  readonly url: string;
+  readonly events: readonly WebhookEvent[];
 }
 
 /**
@@ -156,5 +174,6 @@ export function enqueueJobArgs(keys: RedisKeys, call: EnqueueJobCall): [numberOf
     String(call.now ?? Date.now()),
     call.trace?.requestId ?? '',
     call.trace?.traceparent ?? '',
+    ...(call.webhook ? [call.webhook.url, encodeWebhookEvents(call.webhook.events)] : []),
   ];
 }

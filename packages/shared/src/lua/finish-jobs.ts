@@ -4,7 +4,8 @@ import { luaScript } from './lua-prelude.js';
  * finish-jobs: stores the outcomes of a batch of jobs and releases their
  * stream entries, in one atomic step: first the entries are acked and
  * deleted (their bytes leave the backlog count), then per job HSET the
- * outcome, renew the TTL, PUBLISH the id, take it out of its owner's set (a
+ * outcome, renew the TTL, PUBLISH the id, queue its `completed` webhook if it
+ * has one, take it out of its owner's set (a
  * failed job is also appended to the dead-letter stream, trimmed to about
  * its cap). A finished job drops the request's id and traceparent too. A
  * finished job records the ref of the model that ran it
@@ -26,8 +27,9 @@ import { luaScript } from './lua-prelude.js';
  * KEYS[2]       dead-letter stream
  * KEYS[3]       backlog bytes counter
  * KEYS[4]       models registry (hash: ref → "name version")
- * KEYS[5..4+n]  the jobs' hashes, in order
- * KEYS[5+n..]   their owners' sets, each once
+ * KEYS[5]       webhook deliveries set: a job with a webhook for `completed` gets one
+ * KEYS[6..5+n]  the jobs' hashes, in order
+ * KEYS[6+n..]   their owners' sets, each once
  * ARGV[1]       consumer group
  * ARGV[2]       TTL in seconds from now
  * ARGV[3]       pub/sub channel announcing finished ids
@@ -48,10 +50,11 @@ import { luaScript } from './lua-prelude.js';
 export const FINISH_JOBS_LUA = luaScript(
   { allowOom: true },
   `
-local stream, dead, bytes_key, models, group, channel, prefix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3], ARGV[5]
+local stream, dead, bytes_key, models, webhooks = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local group, channel, prefix = ARGV[1], ARGV[3], ARGV[5]
 local ttl = int_arg(ARGV[2], 'TTL', 1, MAX_TTL)
 local dead_cap = int_arg(ARGV[4], 'dead-letter cap', 1, MAX_COUNT)
-local count = int_arg(ARGV[6], 'number of jobs', 0, #KEYS - 4)
+local count = int_arg(ARGV[6], 'number of jobs', 0, #KEYS - 5)
 local model, model_label = ARGV[7], ARGV[8]
 if model ~= '' and (not string.match(model, '^%x%x%x%x%x%x%x%x$') or model_label == '') then fail('bad model ref ' .. tostring(model)) end
 local extras_at = 9 + 4 * count
@@ -64,7 +67,7 @@ for i = 1, count do
   if outcome ~= 'succeeded' and outcome ~= 'failed' and outcome ~= 'release' then
     fail('unknown outcome ' .. tostring(outcome))
   end
-  if string.sub(KEYS[4 + i], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[4 + i]) end
+  if string.sub(KEYS[5 + i], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[5 + i]) end
   entries[i] = ARGV[at]
   bytes[i] = int_arg(ARGV[at + 3], 'entry bytes', 0, MAX_COUNT)
 end
@@ -81,13 +84,15 @@ for at = extras_at, #ARGV, 3 do
 end
 
 release_entries(stream, group, bytes_key, entries, bytes)
-local now = ms_text(now_ms())
+local now_number = now_ms()
+local now = ms_text(now_number)
 local written, registered = {}, model == ''
 for i = 1, count do
   local at = 5 + 4 * i
-  local hash, outcome, owner = KEYS[4 + i], ARGV[at + 1], owners[i]
+  local hash, outcome, owner = KEYS[5 + i], ARGV[at + 1], owners[i]
   local id = string.sub(hash, #prefix + 1)
-  local status = outcome ~= 'release' and redis.call('HGET', hash, 'status')
+  local job = outcome ~= 'release' and redis.call('HMGET', hash, 'status', 'webhook', 'webhook_events') or {}
+  local status = job[1]
   if outcome == 'release' then
     -- A member whose hash is gone is no job of its owner any more.
     if owner and redis.call('EXISTS', hash) == 0 then redis.call('ZREM', owner, id) end
@@ -134,6 +139,7 @@ for i = 1, count do
     end
     redis.call('EXPIRE', hash, ttl)
     redis.call('PUBLISH', channel, id)
+    add_webhook(webhooks, id, 'completed', job[2], job[3], now_number)
     if owner then redis.call('ZREM', owner, id) end
     written[i] = 1
   end

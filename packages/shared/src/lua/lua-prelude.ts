@@ -34,6 +34,11 @@ export const MAX_SCRIPT_TTL_SECONDS = 2_147_483_647;
  *   one way an entry enters the stream, adds its input's bytes to the counter
  *   (unless `counted`: the caller added them already, to check a cap); `rid`
  *   and `tp`, the request id and traceparent, when the job has them.
+ * - `add_webhook(zset, id, event, url, events, now)` queues the delivery of
+ *   `event` ('start' or 'completed') of job `id` on the deliveries set, due
+ *   `now`, when the job has a webhook `url` and its `events` (the hash's
+ *   comma-separated `webhook_events`) include it; first attempt, with a
+ *   `webhook-id` of its own (webhook-delivery.ts has the member's format).
  * - `extend_expiry(key, at_ms)` moves an existing key's expiry later, never
  *   earlier; `owner_touch(owner_key, id, from_ms, ttl)` re-scores a job that
  *   is a member of its owner's set with the time its TTL now counts from.
@@ -150,6 +155,18 @@ end`,
 local function extend_expiry(key, at_ms)
   local current = redis.call('PEXPIRETIME', key)
   if current ~= -2 and current < at_ms then redis.call('PEXPIREAT', key, ms_text(at_ms)) end
+end`,
+  },
+  {
+    name: 'add_webhook',
+    lua: `
+local function add_webhook(zset, id, event, url, events, now)
+  if not url or url == '' or not events or not string.find(',' .. events .. ',', ',' .. event .. ',', 1, true) then
+    return
+  end
+  local due = ms_text(now)
+  local wid = 'msg_' .. id .. '_' .. event .. '_' .. due
+  redis.call('ZADD', zset, due, cjson.encode({id = id, event = event, url = url, wid = wid, attempt = 1}))
 end`,
   },
   {

@@ -14,7 +14,8 @@ import { luaScript } from './lua-prelude.js';
  * argument per job (the hot path), unless the job has an owner.
  *
  * KEYS[1..n]  the jobs' hashes, in order
- * KEYS[n+1..] their owners' sets, each once
+ * KEYS[n+1]   webhook deliveries set: a job with a webhook for `start` gets one
+ * KEYS[n+2..] their owners' sets, each once
  * ARGV[1]     TTL in seconds
  * ARGV[2]     attempts allowed per job
  * ARGV[3]     job hash key prefix: a job's id is its hash key after it
@@ -32,7 +33,8 @@ export const START_JOBS_LUA = luaScript(
 local ttl = int_arg(ARGV[1], 'TTL', 1, MAX_TTL)
 local max_attempts = int_arg(ARGV[2], 'attempts allowed', 1, MAX_COUNT)
 local prefix = ARGV[3]
-local count = int_arg(ARGV[4], 'number of jobs', 0, #KEYS)
+local count = int_arg(ARGV[4], 'number of jobs', 0, #KEYS - 1)
+local webhooks = KEYS[count + 1]
 local channel = ARGV[5]
 if not channel or channel == '' then fail('no started channel') end
 groups_of(6, 2)
@@ -48,7 +50,7 @@ local started = ms_text(now)
 local attempts = {}
 for i = 1, count do
   local hash = KEYS[i]
-  local job = redis.call('HMGET', hash, 'status', 'attempts')
+  local job = redis.call('HMGET', hash, 'status', 'attempts', 'webhook', 'webhook_events')
   local status, made = job[1], tonumber(job[2]) or 0
   if not status then
     attempts[i] = 0
@@ -61,7 +63,9 @@ for i = 1, count do
     redis.call('HSET', hash, 'status', 'processing', 'started', started, 'attempts', tostring(made + 1))
     redis.call('EXPIRE', hash, ttl)
     if owners[i] then owner_touch(owners[i], string.sub(hash, #prefix + 1), now, ttl) end
-    redis.call('PUBLISH', channel, string.sub(hash, #prefix + 1))
+    local id = string.sub(hash, #prefix + 1)
+    redis.call('PUBLISH', channel, id)
+    add_webhook(webhooks, id, 'start', job[3], job[4], now)
   end
 end
 return attempts

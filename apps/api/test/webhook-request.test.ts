@@ -1,0 +1,176 @@
+// The webhook fields of POST /predict on the real app and Redis: what is
+// refused (and how), and what an accepted job stores for the consumers.
+import { randomUUID } from 'node:crypto';
+import { createMockModel, type LookupAll } from '@foretell/shared';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { injectClient, type PredictClient } from '../../../test/support/predict-client.js';
+import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
+import { buildApp, type AppDeps } from '../src/app.js';
+import { TEST_CONFIG } from './build-test-app.js';
+
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const ASYNC = { 'async-mode': 'true' };
+
+/** A resolver that knows a few names, as DNS would answer them. */
+const lookup: LookupAll = async (hostname) => {
+  const known: Record<string, string> = {
+    'hooks.example.com': '93.184.215.14',
+    'intranet.example.com': '10.1.2.3',
+    'metadata.example.com': '169.254.169.254',
+  };
+  const address = known[hostname];
+  if (address === undefined) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+  return [{ address, family: 4 }];
+};
+
+let t: TestRedis;
+const apps: FastifyInstance[] = [];
+
+beforeEach(() => {
+  t = testRedis();
+});
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+  await t.cleanup();
+});
+
+async function build(config: Partial<AppDeps['config']> = { WEBHOOK_SECRET: SECRET }): Promise<PredictClient> {
+  const app = await buildApp({
+    config: { ...TEST_CONFIG, BODY_LIMIT_BYTES: 65_536, ...config, KEY_PREFIX: t.prefix },
+    redis: t.redis,
+    model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
+    webhookLookup: lookup,
+  });
+  apps.push(app);
+  return injectClient(app);
+}
+
+function errorOf(response: { status: number; body: string }) {
+  return { status: response.status, ...(JSON.parse(response.body) as { error: string; code?: string }) };
+}
+
+describe('POST /predict with a webhook', () => {
+  it('stores the webhook and its events with the job (default: completed)', async () => {
+    const client = await build();
+    const plain = await client.submit('x', {});
+    const id = await client.submit('with a hook', {});
+    expect(await t.redis.hexists(t.keys.job(plain), 'webhook')).toBe(0);
+    const response = await client.post({ input: 'hooked', webhook: 'https://hooks.example.com/foretell#frag' }, ASYNC);
+    expect(response.status).toBe(202);
+    const hooked = (JSON.parse(response.body) as { prediction_id: string }).prediction_id;
+    expect(await t.redis.hmget(t.keys.job(hooked), 'webhook', 'webhook_events')).toEqual([
+      'https://hooks.example.com/foretell',
+      'completed',
+    ]);
+    const both = await client.post(
+      { input: 'both', webhook: 'https://hooks.example.com/x', webhook_events_filter: ['completed', 'start'] },
+      ASYNC,
+    );
+    const bothId = (JSON.parse(both.body) as { prediction_id: string }).prediction_id;
+    expect(await t.redis.hget(t.keys.job(bothId), 'webhook_events')).toBe('start,completed');
+    expect(id).not.toBe(hooked);
+  });
+
+  it('refuses each malformed webhook or filter with a 400 that says why, and queues nothing', async () => {
+    const client = await build();
+    const cases: [body: Record<string, unknown>, code: string, message: RegExp][] = [
+      [{ webhook: 'ftp://hooks.example.com/x' }, 'INVALID_WEBHOOK', /https: or http:/],
+      [{ webhook: 'not a url' }, 'INVALID_WEBHOOK', /not an absolute URL/],
+      [{ webhook: 'https://user:secret@hooks.example.com/' }, 'INVALID_WEBHOOK', /username or password/],
+      [{ webhook: 'https://hooks.example.com:0/' }, 'INVALID_WEBHOOK', /port 0/],
+      [{ webhook: `https://hooks.example.com/${'a'.repeat(2100)}` }, 'INVALID_REQUEST', /webhook/],
+      [{ webhook: 42 }, 'INVALID_REQUEST', /webhook/],
+      [
+        { webhook: 'https://hooks.example.com/', webhook_events_filter: [] },
+        'INVALID_REQUEST',
+        /webhook_events_filter/,
+      ],
+      [
+        { webhook: 'https://hooks.example.com/', webhook_events_filter: ['done'] },
+        'INVALID_REQUEST',
+        /webhook_events_filter/,
+      ],
+      [
+        { webhook: 'https://hooks.example.com/', webhook_events_filter: ['start', 'start'] },
+        'INVALID_REQUEST',
+        /webhook_events_filter/,
+      ],
+      [
+        { webhook: 'https://hooks.example.com/', webhook_events_filter: 'start' },
+        'INVALID_REQUEST',
+        /webhook_events_filter/,
+      ],
+      [{ webhook_events_filter: ['start'] }, 'INVALID_WEBHOOK', /needs a webhook/],
+    ];
+    for (const [fields, code, message] of cases) {
+      const response = await client.post({ input: 'x', ...fields }, ASYNC);
+      const body = errorOf(response);
+      expect({ fields, status: body.status, code: body.code }).toEqual({ fields, status: 400, code });
+      expect(body.error, JSON.stringify(fields)).toMatch(message);
+      // A short sentence, never the client's whole input.
+      expect(body.error.length, JSON.stringify(fields)).toBeLessThan(300);
+    }
+    expect(await t.redis.xlen(t.keys.jobs)).toBe(0);
+  });
+
+  it('refuses targets that are private, loopback, link-local or unresolvable, unless WEBHOOK_ALLOW_PRIVATE', async () => {
+    const client = await build();
+    const refused = [
+      'http://127.0.0.1:8080/hook',
+      'http://[::1]/hook',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/',
+      'https://intranet.example.com/hook',
+      'https://metadata.example.com/',
+      'http://[::ffff:127.0.0.1]/',
+      'https://nowhere.example.com/',
+    ];
+    for (const webhook of refused) {
+      const body = errorOf(await client.post({ input: 'x', webhook }, ASYNC));
+      expect({ webhook, status: body.status, code: body.code }).toEqual({
+        webhook,
+        status: 400,
+        code: 'INVALID_WEBHOOK',
+      });
+      expect(body.error).toMatch(/\.$/);
+    }
+    expect(await t.redis.xlen(t.keys.jobs)).toBe(0);
+
+    const open = await build({ WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'true' });
+    expect((await open.post({ input: 'x', webhook: 'http://127.0.0.1:8080/hook' }, ASYNC)).status).toBe(202);
+    expect((await open.post({ input: 'x', webhook: 'https://intranet.example.com/hook' }, ASYNC)).status).toBe(202);
+  });
+
+  it('needs async mode, and webhooks on (WEBHOOK_SECRET)', async () => {
+    const client = await build();
+    const sync = errorOf(await client.post({ input: 'x', webhook: 'https://hooks.example.com/' }));
+    expect(sync).toEqual({
+      status: 400,
+      error: 'A webhook is for async requests: send Async-Mode: true.',
+      code: 'INVALID_WEBHOOK',
+    });
+    const off = await build({});
+    expect(errorOf(await off.post({ input: 'x', webhook: 'https://hooks.example.com/' }, ASYNC))).toEqual({
+      status: 400,
+      error: 'Webhooks are off on this server (no WEBHOOK_SECRET); poll or wait for the result instead.',
+      code: 'WEBHOOKS_OFF',
+    });
+  });
+
+  it('binds an Idempotency-Key to the webhook too: the same request replays, another webhook is 422', async () => {
+    const client = await build();
+    const key = { ...ASYNC, 'idempotency-key': `hook-${randomUUID()}` };
+    const body = { input: 'once', webhook: 'https://hooks.example.com/a' };
+    const first = await client.post(body, key);
+    const again = await client.post(body, key);
+    expect(again.status).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toBe(first.body);
+    const other = await client.post({ ...body, webhook: 'https://hooks.example.com/b' }, key);
+    expect(errorOf(other)).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+    const none = await client.post({ input: 'once' }, key);
+    expect(none.status).toBe(422);
+  });
+});
