@@ -32,6 +32,8 @@ const FAILING_MODEL = fileURLToPath(new URL('../fixtures/consumer-failing-model.
 const SAMPLE_INPUT = 'Sample input data for the model';
 // Like `openssl rand -base64 33`, as the README suggests.
 const KEY_TEAM_A = randomBytes(33).toString('base64');
+// Webhooks on for the main service (its API only checks targets; nothing is sent in this test).
+const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const KEY_TEAM_B = randomBytes(33).toString('base64');
 
 const parsed = (() => {
@@ -67,7 +69,17 @@ beforeAll(async () => {
     (
       [
         // What `npm start` runs, with the consumer's model held until the test releases it.
-        ['main', { ...common, prefix: mainPrefix, consumer: gate.env, waitReady: true }],
+        // Webhooks on, to any address (a receiver on this machine); its consumer has no secret: nothing is sent.
+        [
+          'main',
+          {
+            ...common,
+            prefix: mainPrefix,
+            api: { WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE: 'true' },
+            consumer: gate.env,
+            waitReady: true,
+          },
+        ],
         // API keys on, no consumer: a job stays queued; /ready has no group to find.
         ['keys', { ...common, api: { API_KEYS: `${KEY_TEAM_A},${KEY_TEAM_B}` } }],
         // Every model call fails (retryable), and one attempt is all a job gets.
@@ -201,6 +213,7 @@ const SCENES: Record<string, Scene> = {
   },
   'get-unknown': { service: 'main', prepare: async () => ({ ID: randomUUID() }) },
   metrics: { service: 'main' },
+  webhooks: { service: 'main' },
   'request-id': { service: 'main' },
   sentiment: { service: 'sentiment' },
   'sentiment-job': {

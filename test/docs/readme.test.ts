@@ -74,8 +74,8 @@ describe('the README', () => {
     for (const { error, code } of bodies) {
       const entry = (ERROR_CATALOGUE as Record<string, { message: string } | undefined>)[code];
       expect(entry, code).toBeDefined();
-      // These two name what was invalid or missing; every other code has one sentence.
-      if (!['INVALID_REQUEST', 'NOT_READY'].includes(code)) expect(error, code).toBe(entry?.message);
+      // These three name what was invalid or missing; every other code has one sentence.
+      if (!['INVALID_REQUEST', 'INVALID_WEBHOOK', 'NOT_READY'].includes(code)) expect(error, code).toBe(entry?.message);
     }
   });
 
@@ -88,6 +88,8 @@ describe('the README', () => {
       keys.done,
       keys.started,
       keys.canceled,
+      keys.webhooks,
+      keys.webhookFailures,
       keys.retries,
       keys.backlogBytes,
       keys.job('<prediction_id>'),

@@ -4,13 +4,18 @@ import {
   loadConfig,
   redisSentinelsCheck,
   TracingConfigProperties,
+  WebhookConfigProperties,
+  webhookSecretCheck,
   type ConfigCheck,
 } from '@foretell/shared';
 import { Type, type Static } from 'typebox';
+import { WebhookDeliveryConfigProperties } from './webhooks/webhook-config.js';
 
 export const ConsumerConfigSchema = Type.Object({
   ...CommonConfigProperties,
   ...TracingConfigProperties,
+  ...WebhookConfigProperties,
+  ...WebhookDeliveryConfigProperties,
   CONSUMER_CONCURRENCY: Type.Integer({
     default: 256,
     minimum: 1,
@@ -115,5 +120,11 @@ const ttlCheck: ConfigCheck<ConsumerConfig> = ({ RESULT_TTL_SECONDS: ttlSeconds,
     : [];
 
 export function loadConsumerConfig(env: Readonly<Record<string, string | undefined>>): ConsumerConfig {
-  return loadConfig(ConsumerConfigSchema, env, [latencyRangeCheck, idleSweepCheck, ttlCheck, redisSentinelsCheck]);
+  return loadConfig(ConsumerConfigSchema, env, [
+    latencyRangeCheck,
+    idleSweepCheck,
+    ttlCheck,
+    redisSentinelsCheck,
+    webhookSecretCheck,
+  ]);
 }

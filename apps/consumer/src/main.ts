@@ -19,6 +19,9 @@ import { createMetricsServer, type Readiness } from './metrics-server.js';
 import { shutDown } from './shutdown.js';
 import { createStatsPublisher } from './stats-publisher.js';
 import { createConsumer } from './stream-consumer.js';
+import { webhookSettings } from './webhooks/webhook-config.js';
+import { createWebhookDeliverer, warnOfUnsentWebhooks } from './webhooks/webhook-deliverer.js';
+import { registerWebhookMetrics } from './webhooks/webhook-metrics.js';
 
 // The consumer's one impure entrypoint: reads the environment, opens Redis,
 // starts consuming, and on SIGINT/SIGTERM drains before exiting 0.
@@ -96,6 +99,16 @@ const consumer = createConsumer({
 });
 
 registerConsumerMetrics(metrics, consumer);
+// Webhooks are sent by a loop of their own on the commands connection, never
+// in a job's path; without WEBHOOK_SECRET, none (webhookSettings is undefined).
+const webhookDelivery = webhookSettings(config);
+const webhooks = webhookDelivery && createWebhookDeliverer({ redis, keys, log, model, settings: webhookDelivery });
+registerWebhookMetrics(metrics, {
+  stats: webhooks?.stats ?? { delivered: 0, retried: 0, failed: 0, gone: 0 },
+  redis,
+  keys,
+  onError: (error) => log.warn({ err: error }, 'webhook metrics: Redis did not answer'),
+});
 // The dashboard's jobs per second and model quantiles: the API reads them from Redis.
 const statsPublisher = createStatsPublisher({ redis, keys, name: consumerName, consumer, registry: metrics, log });
 registerQueueMetrics(metrics, redis, keys, {
@@ -138,7 +151,15 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + CLOSE_MARGIN_MS, logger: log 
   if (err) log.error({ err }, 'shutting down after an unexpected error');
   else log.info({ signal }, 'shutting down: no new jobs, finishing the ones in hand');
   // The last snapshot once the jobs in hand are done, before the connection closes.
-  const reporting = { ...consumer, close: () => consumer.close().finally(() => statsPublisher.close()) };
+  // Webhook attempts in hand get the same grace as the jobs, at the same time,
+  // before the connection closes; those cut short are sent again when their lease ends.
+  const reporting = {
+    ...consumer,
+    close: () =>
+      Promise.all([consumer.close(), webhooks?.close(config.SHUTDOWN_GRACE_MS)])
+        .then(() => undefined)
+        .finally(() => statsPublisher.close()),
+  };
   await shutDown({ consumer: reporting, redis, graceMs: config.SHUTDOWN_GRACE_MS, log });
   await Promise.resolve(model.close?.()).catch((error: unknown) => log.warn({ err: error }, 'model close failed'));
   // Once the jobs in hand are done: their spans have ended, and are exported now.
@@ -165,6 +186,8 @@ try {
     if (!stopRequested) {
       phase = 'reading';
       statsPublisher.start();
+      if (webhooks) webhooks.start();
+      else void warnOfUnsentWebhooks(redis, keys, log);
     }
   }
 } catch (error) {

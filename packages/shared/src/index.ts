@@ -42,3 +42,5 @@ export * from './tracing/tracing-config.js';
 export type * from './tracing/tracing.js';
 // TypeBox's builder, for models that declare schemas (`import { Type } from '@foretell/shared'`).
 export { Type } from 'typebox';
+export * from './lua/claim-webhooks.js';
+export * from './lua/settle-webhook.js';

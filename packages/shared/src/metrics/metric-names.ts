@@ -44,6 +44,10 @@ export const METRICS = {
   retriesScheduled: 'foretell_retries_scheduled',
   /** Gauge: entries in the dead-letter stream. */
   deadLetters: 'foretell_dead_letters',
+  /** Counter by `outcome`: `delivered`, `retried`, `failed` (for good), `gone` (410); consumer only. */
+  webhookDeliveries: 'foretell_webhook_deliveries_total',
+  /** Gauge: webhook deliveries waiting, due or being sent (ZCARD of the deliveries set); consumer only. */
+  webhooksPending: 'foretell_webhooks_pending',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];
