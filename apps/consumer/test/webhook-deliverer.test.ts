@@ -635,9 +635,7 @@ describe('webhook metrics', () => {
     const d = deliverer(t);
     const registry = new Registry();
     registerWebhookMetrics(registry, { stats: d.stats, redis: t.redis, keys: t.keys });
-    expect(await registry.getSingleMetricAsString(METRICS.webhooksPending)).toMatch(
-      /^foretell_webhooks_pending 1$/m,
-    );
+    expect(await registry.getSingleMetricAsString(METRICS.webhooksPending)).toMatch(/^foretell_webhooks_pending 1$/m);
     d.start();
     await waitFor(() => d.stats.delivered === 1, { what: 'delivered' });
     const counts = await registry.getSingleMetricAsString(METRICS.webhookDeliveries);

@@ -9,7 +9,12 @@ import type { ResolvedAddress } from '@foretell/shared';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { sendWebhook, WEBHOOK_USER_AGENT, type WebhookAttempt } from '../src/webhooks/send-webhook.js';
 import { createWebhookSigner, parseWebhookSecret } from '../src/webhooks/webhook-signer.js';
-import { closedPort, startReceiver, type Respond, type WebhookReceiver } from '../../../test/support/webhook-receiver.js';
+import {
+  closedPort,
+  startReceiver,
+  type Respond,
+  type WebhookReceiver,
+} from '../../../test/support/webhook-receiver.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const LOOPBACK: readonly ResolvedAddress[] = [{ address: '127.0.0.1', family: 4 }];

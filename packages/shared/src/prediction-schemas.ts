@@ -55,7 +55,9 @@ export const PredictRequestSchema = Type.Object(
     }),
     ...WebhookRequestProperties,
   },
-  { additionalProperties: false, title: 'PredictRequest' },
+  // The whole body's example: Swagger UI pre-fills "Try it out" with it, not
+  // with one built from every property (a `webhook` of "string" is a 400).
+  { additionalProperties: false, title: 'PredictRequest', examples: [{ input: 'Sample input data for the model' }] },
 );
 export type PredictRequest = Static<typeof PredictRequestSchema>;
 
@@ -138,6 +140,23 @@ export const ErrorSchema = Type.Object(
 export type ErrorBody = Static<typeof ErrorSchema>;
 
 /**
+ * An example value of a schema: the first of its `examples`, or for an object
+ * one built from its properties' examples (as Swagger UI would build it);
+ * undefined when it has none.
+ */
+function inputExample(schema: TSchema): unknown {
+  const { examples, properties } = schema as { examples?: unknown; properties?: Record<string, TSchema> };
+  if (Array.isArray(examples) && examples.length > 0) return (examples as unknown[])[0];
+  if (properties === undefined) return undefined;
+  const sample: Record<string, unknown> = {};
+  for (const [name, property] of Object.entries(properties)) {
+    const value = inputExample(property);
+    if (value !== undefined) sample[name] = value;
+  }
+  return Object.keys(sample).length > 0 ? sample : undefined;
+}
+
+/**
  * The request, answer and finished-job schemas for a model that declared its
  * own (`input` and `result` are then its JSON values): the OpenAPI document
  * and Swagger UI show them, and bodies are validated against them. Without
@@ -157,7 +176,15 @@ export function predictionSchemasFor(schemas: ModelSchemas | undefined): {
     { additionalProperties: false, title: 'PredictionOutput' },
   );
   return {
-    request: Type.Object({ input, ...WebhookRequestProperties }, { additionalProperties: false, title: 'PredictRequest' }),
+    request: Type.Object(
+      { input, ...WebhookRequestProperties },
+      {
+        additionalProperties: false,
+        title: 'PredictRequest',
+        // As for the contract's body: "Try it out" sends the model's own example input, and nothing else.
+        ...(inputExample(input) !== undefined && { examples: [{ input: inputExample(input) }] }),
+      },
+    ),
     output,
     found: Type.Object(
       { prediction_id: PredictionIdSchema, output },

@@ -37,4 +37,3 @@ export function parseWebhookSecret(text: string): WebhookSecretResult {
   }
   return { ok: true, secret: text as WebhookSecret };
 }
-
