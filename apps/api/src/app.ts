@@ -30,6 +30,7 @@ import { healthRoutes } from './routes/health-routes.js';
 import { installHttpSpans } from './tracing/http-spans.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { predictRoutes } from './routes/predict-routes.js';
+import { registerWaiterMetrics } from './metrics/waiter-metrics.js';
 
 export interface AppDeps {
   readonly config: Pick<
@@ -134,6 +135,7 @@ export async function buildAppWithNotifier({
     maxWaiters: config.MAX_WAITERS ?? 10000,
     log: app.log,
   });
+  registerWaiterMetrics(metrics, notifier);
   // Waiting requests are answered before the drain waits for them; the subscriber closes with the app.
   drainOnClose(app, { onClosing: () => notifier.closing() });
   app.addHook('onClose', () => notifier.close());

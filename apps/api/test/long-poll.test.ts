@@ -91,6 +91,20 @@ describe('GET /predict/{id} with a wait', () => {
     expect(notifier.waiters()).toBe(0);
   });
 
+  it('counts the waiting requests in foretell_waiting_requests while they wait', async () => {
+    const { client, notifier } = await build();
+    const gauge = async () =>
+      /^foretell_waiting_requests (\d+)$/m.exec((await client.send({ method: 'GET', url: '/metrics' })).body)?.[1];
+    expect(await gauge()).toBe('0');
+    const id = await client.submit('watched');
+    const answer = get(client, id, '?wait=60');
+    await waitFor(() => notifier.waiters() === 1, { what: 'the waiter' });
+    expect(await gauge()).toBe('1');
+    await finish(id, '7');
+    expect((await answer).status).toBe(200);
+    expect(await gauge()).toBe('0');
+  });
+
   it('with Prefer: wait, names the wait applied, capped at MAX_WAIT_SECONDS, and answers the usual 400 when it runs out', async () => {
     const { client, notifier } = await build({ MAX_WAIT_SECONDS: 1 });
     const id = await client.submit('never finishes');
