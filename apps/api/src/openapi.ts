@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { FORETELL_VERSION } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import type { AccessHook } from './auth/access-control.js';
 
@@ -39,7 +40,8 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
       }),
       info: {
         title: 'foretell',
-        version: '0.1.0',
+        version: FORETELL_VERSION,
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
         description:
           'Serve a machine-learning model over HTTP. `POST /predict` answers with the result, or, with `Async-Mode: true`, ' +
           'queues the job on a Redis Stream and answers 202 with a `prediction_id` to poll at `GET /predict/{prediction_id}`.',

@@ -1,4 +1,4 @@
-import { decodeJobRecord, MOCK_MODEL, mockResult, modelLabel, modelRef } from '@foretell/shared';
+import { decodeJobRecord, FORETELL_VERSION, MOCK_MODEL, mockResult, modelLabel, modelRef } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { acceptedId, injectClient, type PredictResponse } from '../../../test/support/predict-client.js';
@@ -134,7 +134,9 @@ describe('with API keys', () => {
     const app = await keyed.build();
     await keyed.t.redis.xgroup('CREATE', keyed.t.keys.jobs, keyed.t.keys.group, '0', 'MKSTREAM');
     const client = injectClient(app);
-    expect((await client.send({ method: 'GET', url: '/health' })).body).toBe('{"status":"ok"}');
+    expect((await client.send({ method: 'GET', url: '/health' })).body).toBe(
+      `{"status":"ok","version":"${FORETELL_VERSION}"}`,
+    );
     expect((await client.send({ method: 'GET', url: '/ready' })).body).toBe('{"status":"ready"}');
     expect((await client.send({ method: 'GET', url: '/docs/json' })).status).toBe(200);
     const unknown = await client.send({ method: 'GET', url: '/nowhere' });
