@@ -28,6 +28,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     '/health',
     {
       schema: {
+        operationId: 'getHealth',
         tags: ['operations'],
         summary: 'Liveness: the process is up and serving HTTP, and which release it runs',
         response: { 200: HealthSchema },
@@ -40,6 +41,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     '/ready',
     {
       schema: {
+        operationId: 'getReadiness',
         tags: ['operations'],
         summary:
           'Readiness: the model is loaded, Redis answers, is a primary (not a replica), and the consumer group exists',
