@@ -19,7 +19,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { assertCanListen } from './lib/api-port.mjs';
 import { checkAppConfig } from './lib/app-config.mjs';
 import { acquireRunLock } from './lib/run-lock.mjs';
-import { ensureSystemCommand, installDependencies, log, pnpm, REDIS_SERVER, reportFailure } from './lib/run.mjs';
+import {
+  ensureSystemCommand,
+  installDependencies,
+  log,
+  pnpm,
+  REDIS_SERVER,
+  reportFailure,
+  warnIfUnsupportedNode,
+} from './lib/run.mjs';
 import { createServiceOutput } from './lib/service-output.mjs';
 import { shutdownRedis, whoHoldsPort } from './lib/stale-redis.mjs';
 import { readStartSettings } from './lib/start-settings.mjs';
@@ -217,6 +225,7 @@ function startApp(output, name, env, redisLifeline) {
 }
 
 async function main() {
+  warnIfUnsupportedNode();
   const { settings, redisServer } = await preflight();
   await installDependencies({ signal: stopRequest.signal });
   await build();

@@ -10,7 +10,16 @@
 // those tests: no type-check or lint.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, ensureSystemCommand, installDependencies, log, pnpm, REDIS_SERVER, runMain } from './lib/run.mjs';
+import {
+  CHROMIUM,
+  ensureSystemCommand,
+  installDependencies,
+  log,
+  pnpm,
+  REDIS_SERVER,
+  runMain,
+  warnIfUnsupportedNode,
+} from './lib/run.mjs';
 import { benchBuildState, buildState } from './lib/up-to-date.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,6 +45,7 @@ function quietly(script) {
 runMain(async () => {
   const vitestArgs = process.argv.slice(2);
   const filtered = vitestArgs.length > 0;
+  warnIfUnsupportedNode();
   await installDependencies();
   await ensureSystemCommand(REDIS_SERVER);
   const chromium = process.env.CHROMIUM_PATH || (await ensureSystemCommand(CHROMIUM));

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { unsupportedNodeWarning } from './node-support.mjs';
 import { installState } from './up-to-date.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -96,6 +97,18 @@ export const CHROMIUM = {
   aptPackage: 'chromium',
   hint: 'install Chromium for the Swagger UI test (Debian/Ubuntu: sudo apt-get install chromium), or set CHROMIUM_PATH.',
 };
+
+/** A warning on stderr, in yellow on a terminal: the run goes on. */
+export function warn(message) {
+  const line = `! ${message}`;
+  process.stderr.write(isColourful(process.stderr) ? `\u001b[33m${line}\u001b[0m\n` : `${line}\n`);
+}
+
+/** Warns when the running Node is outside `engines.node` (lib/node-support.mjs says why it is not refused). */
+export function warnIfUnsupportedNode() {
+  const warning = unsupportedNodeWarning(ROOT);
+  if (warning) warn(warning);
+}
 
 /** The line a failure prints on stderr: its message, in red on a terminal. */
 export function reportFailure(error) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
+import { FORETELL_VERSION, mockResult, redisKeys, type RedisKeys } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { modelGate, type ModelGate } from '../fixtures/e2e-model-gate.js';
@@ -138,7 +138,9 @@ describe('API keys in the real processes (API_KEYS_FILE)', () => {
     expect(refused.status).toBe(401);
     expect(refused.body).toBe(MISSING_KEY);
     expect(refused.headers['www-authenticate']).toBe('Bearer realm="foretell"');
-    expect((await anonymous.send({ method: 'GET', url: '/health' })).body).toBe('{"status":"ok"}');
+    expect((await anonymous.send({ method: 'GET', url: '/health' })).body).toBe(
+      `{"status":"ok","version":"${FORETELL_VERSION}"}`,
+    );
 
     // Two jobs of A, running and held in the model: A is at its cap.
     const first = await a.submit('a-one');

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { ENQUEUE_JOB_LUA, enqueueJobArgs, METRICS, QUEUE_METRIC_NAMES, redisKeys } from '@foretell/shared';
+import {
+  ENQUEUE_JOB_LUA,
+  enqueueJobArgs,
+  FORETELL_VERSION,
+  METRICS,
+  QUEUE_METRIC_NAMES,
+  redisKeys,
+} from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
 import { waitForApi, waitForLog } from '../support/app-process.js';
 import { useAppsOnPrefix } from '../support/apps-on-prefix.js';
@@ -42,7 +49,7 @@ describe("the consumer's metrics port", () => {
     await waitForApi(metrics, '/ready', () => consumer.assertRunning());
     await waitForApi(`http://127.0.0.1:${apiPort}`, '/ready', () => api.assertRunning());
     const health = await fetch(`${metrics}/health`);
-    expect([health.status, await health.text()]).toEqual([200, '{"status":"ok"}']);
+    expect([health.status, await health.text()]).toEqual([200, `{"status":"ok","version":"${FORETELL_VERSION}"}`]);
     const ready = await fetch(`${metrics}/ready`);
     expect([ready.status, await ready.text()]).toEqual([200, '{"status":"ready"}']);
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { FORETELL_VERSION } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -210,7 +211,7 @@ describe('MAX_CONNECTIONS', () => {
     const opened = Array.from({ length: MAX + EXTRA }, () =>
       stalledClient(port, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
     );
-    const served = (watched: Watched) => watched.received.endsWith('{"status":"ok"}');
+    const served = (watched: Watched) => watched.received.endsWith(`{"status":"ok","version":"${FORETELL_VERSION}"}`);
     await waitFor(() => opened.every((watched) => served(watched) || watched.lifetimeMs !== undefined), {
       what: 'every socket served or closed',
       unless: api.assertRunning,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPortTaken } from '../../scripts/lib/local-redis.mjs';
+import { unsupportedNodeWarning } from '../../scripts/lib/node-support.mjs';
 import { disposeNpmStarts, ROOT, spawnNpmStart, waitUntilAllGone, type NpmStart } from '../support/npm-start.js';
 import { freePort } from '../support/redis-server.js';
 
@@ -20,7 +21,12 @@ async function failedWith(run: NpmStart): Promise<string> {
   const output = run.output();
   expect(output).not.toContain('\u001b[');
   expect(output).not.toContain('API on');
-  return output.replace(/^[\s\S]*?> exec node scripts\/start\.mjs\n\n/, '');
+  const printed = output.replace(/^[\s\S]*?> exec node scripts\/start\.mjs\n\n/, '');
+  // On a Node outside engines.node (this machine's 20), npm start warns first, in one line.
+  const warning = unsupportedNodeWarning(ROOT);
+  if (warning === undefined) return printed;
+  expect(printed.startsWith(`! ${warning}\n`)).toBe(true);
+  return printed.slice(`! ${warning}\n`.length);
 }
 
 describe('npm start checks first', () => {

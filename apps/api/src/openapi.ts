@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { FORETELL_VERSION } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import type { AccessHook } from './auth/access-control.js';
 
@@ -39,15 +40,36 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
       }),
       info: {
         title: 'foretell',
-        version: '0.1.0',
+        version: FORETELL_VERSION,
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
         description:
           'Serve a machine-learning model over HTTP. `POST /predict` answers with the result, or, with `Async-Mode: true`, ' +
           'queues the job on a Redis Stream and answers 202 with a `prediction_id` to poll at `GET /predict/{prediction_id}`.',
       },
+      // The first server is the one that serves this document, wherever it runs (Swagger UI's
+      // default); the second is `npm start`'s and docker compose's address, for generated clients.
+      servers: [
+        { url: '/', description: 'The server that serves this document' },
+        { url: 'http://localhost:8080', description: '`npm start` or `docker compose up` on this machine' },
+      ],
+      // Open unless an operation says otherwise: with API keys on, the /predict and dashboard data
+      // operations name the bearer scheme; the probes, /metrics and the docs stay open.
+      security: [],
       tags: [
-        { name: 'predictions', description: 'Run the model, now or queued.' },
-        { name: 'operations', description: 'Liveness and readiness probes.' },
-        { name: 'dashboard', description: 'The dashboard page at /dashboard and the JSON it polls.' },
+        {
+          name: 'predictions',
+          description:
+            'Run the model now, or queue it (`Async-Mode: true`) and read, wait for, follow or cancel the job by its id.',
+        },
+        {
+          name: 'operations',
+          description: 'Liveness and readiness probes and Prometheus metrics, for orchestrators and monitoring.',
+        },
+        {
+          name: 'dashboard',
+          description:
+            'The dashboard page at /dashboard and the JSON it polls: the queue, consumers, dead letters, jobs.',
+        },
       ],
     },
   });

@@ -1,4 +1,4 @@
-import { decodeJobRecord, MOCK_MODEL, mockResult, modelLabel, modelRef } from '@foretell/shared';
+import { decodeJobRecord, FORETELL_VERSION, MOCK_MODEL, mockResult, modelLabel, modelRef } from '@foretell/shared';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { acceptedId, injectClient, type PredictResponse } from '../../../test/support/predict-client.js';
@@ -60,7 +60,9 @@ describe('with API_KEYS unset', () => {
     const app = await keyed.build({ apiKeys: [] });
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json<Record<string, unknown>>();
     expect(doc).not.toHaveProperty('components.securitySchemes');
-    expect(JSON.stringify(doc)).not.toMatch(/"security"|"401"|"429"/);
+    // The root's empty requirement says it in OpenAPI's words: every operation is open.
+    expect(doc['security']).toEqual([]);
+    expect(JSON.stringify(doc['paths'])).not.toMatch(/"security"|"401"|"429"/);
   });
 });
 
@@ -134,7 +136,9 @@ describe('with API keys', () => {
     const app = await keyed.build();
     await keyed.t.redis.xgroup('CREATE', keyed.t.keys.jobs, keyed.t.keys.group, '0', 'MKSTREAM');
     const client = injectClient(app);
-    expect((await client.send({ method: 'GET', url: '/health' })).body).toBe('{"status":"ok"}');
+    expect((await client.send({ method: 'GET', url: '/health' })).body).toBe(
+      `{"status":"ok","version":"${FORETELL_VERSION}"}`,
+    );
     expect((await client.send({ method: 'GET', url: '/ready' })).body).toBe('{"status":"ready"}');
     expect((await client.send({ method: 'GET', url: '/docs/json' })).status).toBe(200);
     const unknown = await client.send({ method: 'GET', url: '/nowhere' });

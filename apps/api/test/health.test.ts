@@ -1,5 +1,5 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { mockResult } from '@foretell/shared';
+import { FORETELL_VERSION, mockResult } from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
 import { fetchClient } from '../../../test/support/predict-client.js';
 import { waitFor } from '../../../test/support/wait-for.js';
@@ -13,7 +13,7 @@ describe('probes', () => {
   it('/health answers 200 while the process serves', async () => {
     const response = await ctx.app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ok' });
+    expect(response.json()).toEqual({ status: 'ok', version: FORETELL_VERSION });
   });
 
   it('/ready answers 503 until the consumer group exists, then 200', async () => {

@@ -1,4 +1,4 @@
-import { mockResult } from '@foretell/shared';
+import { FORETELL_VERSION, mockResult } from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
 import { ACCEPTED_MESSAGE, UUID_V4 } from '../../../test/support/predict-client.js';
 import { TEST_CONFIG, useTestApp } from './build-test-app.js';
@@ -77,7 +77,7 @@ describe('POST /predict, sync', () => {
     await model.called;
     const health = await ctx.app.inject({ method: 'GET', url: '/health' });
     expect(health.statusCode).toBe(200);
-    expect(health.body).toBe('{"status":"ok"}');
+    expect(health.body).toBe(`{"status":"ok","version":"${FORETELL_VERSION}"}`);
     expect(slowSettled).toBe(false);
     model.releaseAll();
     const answered = await slow;

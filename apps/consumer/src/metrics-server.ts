@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from '@foretell/shared';
+import { FORETELL_VERSION, type Registry } from '@foretell/shared';
 
 /** What /ready reports: ready, or why not (the same body shape as the API's 503). */
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
@@ -46,7 +46,7 @@ export function createMetricsServer({
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return json(response, 405, { error: `${path} answers GET only.` }, { allow: 'GET, HEAD' });
     }
-    if (path === '/health') return json(response, 200, { status: 'ok' });
+    if (path === '/health') return json(response, 200, { status: 'ok', version: FORETELL_VERSION });
     if (path === '/ready') {
       const state = readiness();
       return state.ready

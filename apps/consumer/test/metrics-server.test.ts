@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { createMetricsRegistry } from '@foretell/shared';
+import { createMetricsRegistry, FORETELL_VERSION } from '@foretell/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { createMetricsServer, type MetricsServer } from '../src/metrics-server.js';
@@ -45,7 +45,9 @@ describe("the consumer's metrics server", () => {
     let reply = '';
     first?.on('data', (chunk: Buffer) => (reply += chunk.toString()));
     first?.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
-    await waitFor(() => reply.includes('{"status":"ok"}'), { what: 'the answer on a held socket' });
+    await waitFor(() => reply.includes(`{"status":"ok","version":"${FORETELL_VERSION}"}`), {
+      what: 'the answer on a held socket',
+    });
     expect(reply.startsWith('HTTP/1.1 200 OK')).toBe(true);
   });
 

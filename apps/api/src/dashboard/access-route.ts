@@ -26,6 +26,7 @@ export const dashboardAccessRoute: FastifyPluginAsyncTypebox<AccessRouteOptions>
     '/dashboard/api/access',
     {
       schema: {
+        operationId: 'getDashboardAccess',
         tags: ['dashboard'],
         summary: 'Whether the dashboard needs an API key, and whether the one sent is accepted',
         response: { 200: AccessSchema },

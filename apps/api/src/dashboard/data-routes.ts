@@ -62,6 +62,7 @@ export const dashboardDataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> =
     '/dashboard/api/overview',
     {
       schema: {
+        operationId: 'getDashboardOverview',
         tags: TAGS,
         summary: "The queue's counts, the consumers, and the consumers' latest job and model counts",
         ...security,
@@ -75,6 +76,7 @@ export const dashboardDataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> =
     '/dashboard/api/dead-letters',
     {
       schema: {
+        operationId: 'listDeadLetters',
         tags: TAGS,
         summary: 'The oldest dead letters, with their reasons',
         ...security,
@@ -107,6 +109,7 @@ export const dashboardDataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> =
     '/dashboard/api/dead-letters/:entryId/replay',
     {
       schema: {
+        operationId: 'replayDeadLetter',
         tags: TAGS,
         summary: "Queue a dead letter's job again (as new: attempts 0, TTL renewed) and remove the letter",
         ...security,
@@ -144,6 +147,7 @@ export const dashboardDataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> =
     '/dashboard/api/jobs/:id',
     {
       schema: {
+        operationId: 'getDashboardJob',
         tags: TAGS,
         summary: "One job's record, by id",
         ...security,

@@ -65,6 +65,7 @@ export const dashboardPageRoutes: FastifyPluginAsync = async (app) => {
     '/dashboard',
     {
       schema: {
+        operationId: 'getDashboardPage',
         tags: ['dashboard'],
         summary: 'The dashboard page (HTML); its data comes from /dashboard/api/*',
         produces: ['text/html'],

@@ -37,6 +37,7 @@ export const cancelRoute: FastifyPluginAsyncTypebox<CancelRouteOptions> = async 
     {
       bodyLimit: CANCEL_BODY_LIMIT,
       schema: {
+        operationId: 'cancelPrediction',
         tags: ['predictions'],
         summary: 'Cancel a queued or running job',
         description:

@@ -44,6 +44,7 @@ export const eventsRoute: FastifyPluginAsyncTypebox<EventsRouteOptions> = async 
     '/predict/:prediction_id/events',
     {
       schema: {
+        operationId: 'streamPredictionEvents',
         tags: ['predictions'],
         summary: "A job's status as server-sent events, until it finishes",
         description:

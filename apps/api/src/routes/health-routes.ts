@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { FORETELL_VERSION } from '@foretell/shared';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
 import { errorResponse, RetryAfterHeader } from '../http-schemas.js';
@@ -11,23 +12,36 @@ export interface HealthRoutesOptions {
 
 const StatusSchema = (status: string) => Type.Object({ status: Type.Literal(status) }, { additionalProperties: false });
 
+const HealthSchema = Type.Object(
+  {
+    status: Type.Literal('ok'),
+    version: Type.String({
+      description: "foretell's release (semver), as in the CHANGELOG",
+      examples: [FORETELL_VERSION],
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { store, isModelLoaded }) => {
   app.get(
     '/health',
     {
       schema: {
+        operationId: 'getHealth',
         tags: ['operations'],
-        summary: 'Liveness: the process is up and serving HTTP',
-        response: { 200: StatusSchema('ok') },
+        summary: 'Liveness: the process is up and serving HTTP, and which release it runs',
+        response: { 200: HealthSchema },
       },
     },
-    async () => ({ status: 'ok' as const }),
+    async () => ({ status: 'ok' as const, version: FORETELL_VERSION }),
   );
 
   app.get(
     '/ready',
     {
       schema: {
+        operationId: 'getReadiness',
         tags: ['operations'],
         summary:
           'Readiness: the model is loaded, Redis answers, is a primary (not a replica), and the consumer group exists',

@@ -178,6 +178,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
     '/predict',
     {
       schema: {
+        operationId: 'createPrediction',
         tags: ['predictions'],
         summary: 'Run the model now, or queue it with Async-Mode: true',
         ...(post.security && { security: post.security }),
@@ -311,6 +312,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
     '/predict/:prediction_id',
     {
       schema: {
+        operationId: 'getPrediction',
         tags: ['predictions'],
         summary: 'The result of an async prediction',
         ...(get.security && { security: get.security }),
