@@ -1,5 +1,6 @@
 // A real HTTP server on 127.0.0.1 for the webhook tests: it records what it
 // receives and which of its sockets are still open.
+import { freePort } from '../../scripts/lib/free-port.mjs';
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -64,9 +65,12 @@ export async function startReceiver(respond: Respond): Promise<WebhookReceiver> 
   };
 }
 
-/** A port nothing listens on: one the kernel just gave a server, closed again. */
-export async function closedPort(): Promise<number> {
-  const receiver = await startReceiver(() => {});
-  await receiver.close();
-  return receiver.port;
+/**
+ * A port nothing listens on, and nothing will: from below the kernel's
+ * ephemeral range (free-port.mjs). A port the kernel just gave a server and
+ * took back could be given again at once to any server listening on port 0
+ * in a parallel test, and a connection meant to be refused would reach it.
+ */
+export function closedPort(): Promise<number> {
+  return freePort();
 }
