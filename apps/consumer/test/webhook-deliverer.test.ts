@@ -9,6 +9,7 @@ import {
   luaScript,
   METRICS,
   mockResult,
+  parseWebhookSecret,
   type JobWebhook,
   type Model,
   type WebhookDelivery,
@@ -30,7 +31,6 @@ import {
 import { loadWebhookConfig, webhookSettings } from '../src/webhooks/webhook-config.js';
 import { registerWebhookMetrics } from '../src/webhooks/webhook-metrics.js';
 import { EXPIRED_JOB_ERROR } from '../src/webhooks/webhook-payload.js';
-import { parseWebhookSecret } from '../src/webhooks/webhook-signer.js';
 import { harnessPool } from './consumer-harness.js';
 import {
   closedPort,

@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ResolvedAddress } from '@foretell/shared';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { sendWebhook, WEBHOOK_USER_AGENT, type WebhookAttempt } from '../src/webhooks/send-webhook.js';
-import { createWebhookSigner, parseWebhookSecret } from '../src/webhooks/webhook-signer.js';
+import { parseWebhookSecret, type ResolvedAddress } from '@foretell/shared';
+import { createWebhookSigner } from '../src/webhooks/webhook-signer.js';
 import {
   closedPort,
   startReceiver,

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { createWebhookSigner, parseWebhookSecret, type WebhookSecret } from '../src/webhooks/webhook-signer.js';
+import { parseWebhookSecret, type WebhookSecret } from '@foretell/shared';
+import { createWebhookSigner } from '../src/webhooks/webhook-signer.js';
 
 // 32 random bytes, as the README tells operators to make them.
 const SECRET = 'whsec_ynHqvC8J8eC6Jq6cG5N1RkO9Vt1XQ8J0mT9S1rmGZtY=';

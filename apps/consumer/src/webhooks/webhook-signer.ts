@@ -3,9 +3,6 @@
 import type { WebhookSecret } from '@foretell/shared';
 import { Webhook } from 'standardwebhooks';
 
-// Checked where the configuration is read (both apps); re-exported for the consumer's callers.
-export { parseWebhookSecret, type WebhookSecret, type WebhookSecretResult } from '@foretell/shared';
-
 // What a message id may hold: it goes into a header and into the signed content, `id.timestamp.body`.
 const MESSAGE_ID = /^[\x21-\x7e]{1,255}$/;
 

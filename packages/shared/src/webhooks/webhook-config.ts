@@ -17,8 +17,9 @@ export const WebhookConfigProperties = {
 };
 
 /**
- * A WEBHOOK_SECRET that is set must be one (the loader's own error would
- * quote the value; this one never does).
+ * A WEBHOOK_SECRET that is set must have the Standard Webhooks form: checked
+ * here rather than by a schema pattern, so that the error says what is wrong
+ * and how to make a good one (the loader hides the value of any *SECRET).
  */
 export const webhookSecretCheck: ConfigCheck<{ WEBHOOK_SECRET: string }> = ({ WEBHOOK_SECRET: secret }) => {
   if (secret === undefined || secret === '') return [];
