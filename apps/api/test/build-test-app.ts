@@ -7,8 +7,9 @@ import { injectClient, type PredictClient } from '../../../test/support/predict-
 import { startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { buildApp, type AppDeps } from '../src/app.js';
+import { buildApp, buildAppWithNotifier, type AppDeps } from '../src/app.js';
 import { createApiRedis } from '../src/redis-connection.js';
+import type { JobNotifier } from '../src/waiting/job-notifier.js';
 
 export const TEST_CONFIG: AppDeps['config'] = {
   KEY_PREFIX: 'unused',
@@ -112,6 +113,8 @@ export interface AppOnOwnRedis {
   readonly server: RedisServer;
   readonly redis: Redis;
   readonly app: FastifyInstance;
+  /** The app's long-poll notifier, to see when a wait is registered. */
+  readonly notifier: JobNotifier;
   readonly client: PredictClient;
   /** Closes the app and the connection, then stops the server. */
   dispose(): Promise<void>;
@@ -130,11 +133,16 @@ export async function startAppOnOwnRedis(prefix: string, redisTimeoutMs: number)
   };
   try {
     await waitFor(() => redis.status === 'ready', { what: 'redis ready' });
-    const app = await buildTestApp(redis, prefix);
+    const { app, notifier } = await buildAppWithNotifier({
+      config: { ...TEST_CONFIG, KEY_PREFIX: prefix },
+      redis,
+      model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
+    });
     return {
       server,
       redis,
       app,
+      notifier,
       client: injectClient(app),
       dispose: async () => {
         await app.close();

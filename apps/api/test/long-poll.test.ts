@@ -403,14 +403,16 @@ describe('a wait while Redis is down', () => {
       expect(JSON.parse(down.body)).toMatchObject({ code: 'REDIS_UNAVAILABLE' });
 
       await server.restart();
+      const keys = redisKeys(prefix);
+      // The failed wait asked for the subscription: the notifier subscribes on its own once Redis is back.
+      await waitFor(async () => ((await redis.pubsub('NUMSUB', keys.done)) as [string, number])[1] === 1, {
+        what: 'resubscribed',
+      });
       const id = await waitFor(async () => client.submit('after the outage').catch(() => undefined), {
         what: 'the API to recover',
       });
       const answer = get(client, id, '?wait=60');
-      const keys = redisKeys(prefix);
-      await waitFor(async () => ((await redis.pubsub('NUMSUB', keys.done)) as [string, number])[1] === 1, {
-        what: 'resubscribed',
-      });
+      await waitFor(() => own.notifier.waiters() === 1, { what: 'the wait registered' });
       await redis.hset(keys.job(id), 'status', 'succeeded', 'result', '8', 'finished', String(Date.now()));
       await redis.publish(keys.done, id);
       expect((await answer).status).toBe(200);

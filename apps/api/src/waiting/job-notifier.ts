@@ -85,6 +85,11 @@ export function createJobNotifier({ redis, channels, maxWaiters, log }: JobNotif
     });
     let isFirstReady = true;
     connection.on('ready', () => {
+      // A wait asked for the subscription and Redis never confirmed it (the
+      // SUBSCRIBE timed out, or a reconnect dropped it from the offline queue):
+      // subscribe now, so that the first wait after an outage can wait at once
+      // instead of answering as without one until a later wait tries again.
+      if (subscription === undefined && !isClosing) subscribe().catch(() => undefined);
       if (isFirstReady) {
         isFirstReady = false;
         return;
@@ -98,6 +103,19 @@ export function createJobNotifier({ redis, channels, maxWaiters, log }: JobNotif
       );
     });
     return connection;
+  }
+
+  function subscribe(): Promise<void> {
+    if (subscription) return subscription;
+    subscriber ??= open();
+    // One SUBSCRIBE for both channels: its reply confirms both at once.
+    const pending = subscriber.subscribe(channels.started, channels.finished).then(() => undefined);
+    subscription = pending;
+    // A failed SUBSCRIBE is tried again by the next waiter, or when the connection is ready again.
+    pending.catch(() => {
+      if (subscription === pending) subscription = undefined;
+    });
+    return pending;
   }
 
   return {
@@ -121,18 +139,7 @@ export function createJobNotifier({ redis, channels, maxWaiters, log }: JobNotif
       if (waiters.size === 0) byJob.delete(waiter.jobId);
     },
 
-    subscribed() {
-      if (subscription) return subscription;
-      subscriber ??= open();
-      // One SUBSCRIBE for both channels: its reply confirms both at once.
-      const pending = subscriber.subscribe(channels.started, channels.finished).then(() => undefined);
-      subscription = pending;
-      // A failed SUBSCRIBE is tried again by the next waiter.
-      pending.catch(() => {
-        if (subscription === pending) subscription = undefined;
-      });
-      return pending;
-    },
+    subscribed: subscribe,
 
     waiters: () => count,
     isConnected: () => subscriber !== undefined,
