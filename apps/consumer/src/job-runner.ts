@@ -80,6 +80,8 @@ interface JobRef {
   readonly entryId: string;
   readonly id: string;
   readonly owner: string | undefined;
+  /** The entry marks a webhook: the start and finish scripts read its fields for this job only. */
+  readonly webhook: boolean;
   /** Of the entry's input, in UTF-8: what the backlog byte count gets back when the entry is released. */
   readonly bytes: number;
   /**
@@ -143,13 +145,14 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     log.warn({ entryId, reason }, 'poison entry dead-lettered');
   }
 
-  // One key and no argument per job; only jobs with an owner add two arguments.
+  // One key and no argument per job; jobs with an owner or a webhook add three arguments for each.
   const startJobs = createCallBatcher<JobRef, number>((jobs) => {
     const hashes = jobs.map(({ id }) => keys.job(id));
     const owners = new ScriptKeys([...hashes, keys.webhooks]);
     const extras: string[] = [];
-    jobs.forEach(({ owner }, i) => {
-      if (owner !== undefined) extras.push(String(i + 1), owners.indexOf(keys.ownerJobs(owner)));
+    jobs.forEach(({ owner, webhook }, i) => {
+      if (owner !== undefined) extras.push(String(i + 1), 'owner', owners.indexOf(keys.ownerJobs(owner)));
+      if (webhook) extras.push(String(i + 1), 'webhook', '');
     });
     return redis.foretellStartJobs(
       owners.keys.length,
@@ -169,7 +172,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const identity = identityOf(model);
   const [ref, label] = identity ? [modelRef(identity), modelLabel(identity)] : ['', ''];
 
-  // One key and four arguments per job; failures and jobs with an owner add three arguments.
+  // One key and four arguments per job; failures and jobs with an owner or a webhook add three arguments each.
   const finishJobs = createCallBatcher<Outcome, number>((outcomes) => {
     const scriptKeys = new ScriptKeys([keys.jobs, keys.dead, keys.backlogBytes, keys.models, keys.webhooks]);
     for (const { job } of outcomes) scriptKeys.keys.push(keys.job(job.id));
@@ -179,6 +182,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       perJob.push(job.entryId, outcome, value, String(job.bytes));
       if (outcome === 'failed' && detail !== value) extras.push(String(i + 1), 'detail', detail);
       if (job.owner !== undefined) extras.push(String(i + 1), 'owner', scriptKeys.indexOf(keys.ownerJobs(job.owner)));
+      if (job.webhook && outcome !== 'release') extras.push(String(i + 1), 'webhook', '');
     });
     return redis.foretellFinishJobs(
       scriptKeys.keys.length,
@@ -254,9 +258,9 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
 
   return async function runJob(entryId, fields, decoded) {
     if (!decoded.ok) return deadLetterPoison(entryId, fields, decoded.reason);
-    const { id, input, owner } = decoded.message;
+    const { id, input, owner, wh } = decoded.message;
     const said = jobLogFields(decoded.message);
-    const job: JobRef = { entryId, id, owner, bytes: Buffer.byteLength(input, 'utf8'), said };
+    const job: JobRef = { entryId, id, owner, webhook: wh === '1', bytes: Buffer.byteLength(input, 'utf8'), said };
     // Read just before the grace period ended: not started, so no attempt is counted.
     if (deps.hardStop.aborted) return leftPending(job);
 

@@ -3,6 +3,7 @@
 // one per event the job asked for, in the same atomic step as the event.
 import {
   CANCEL_JOB_LUA,
+  createDeadLetters,
   decodeWebhookDelivery,
   ENQUEUE_JOB_LUA,
   enqueueJobArgs,
@@ -93,6 +94,43 @@ describe('webhook deliveries queued by the job scripts', () => {
     await waitFor(async () => (await status(h, id)) === 'failed', { what: 'the failure' });
     const events = (await deliveries(h)).map(({ event }) => event).sort();
     expect(events).toEqual(['completed', 'start', 'start']);
+  });
+
+  it("marks only a webhook job's stream entry (the scripts read webhook fields for those alone), replayed ones too (retries: the test above)", async () => {
+    const model: Model = {
+      async predict() {
+        throw new NonRetryableError('refused');
+      },
+    };
+    const h = harnesses.create({ model, settings: { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } } });
+    const hooked = await enqueue(h, 'hooked', { url: URL, events: ['completed'] });
+    const plain = await enqueue(h, 'plain');
+    const marks = async () =>
+      (await h.redis.xrange(h.keys.jobs, '-', '+')).map(([, fields]) => {
+        const at = fields.indexOf('wh');
+        return [fields[fields.indexOf('id') + 1], at < 0 ? undefined : fields[at + 1]];
+      });
+    expect(await marks()).toEqual([
+      [hooked, '1'],
+      [plain, undefined],
+    ]);
+    await h.consumer.start();
+    for (const id of [hooked, plain]) {
+      await waitFor(async () => (await status(h, id)) === 'failed', { what: `job ${id} dead-lettered` });
+    }
+    expect((await deliveries(h)).map(({ id, event }) => [id, event])).toEqual([[hooked, 'completed']]);
+    await h.redis.del(h.keys.webhooks);
+
+    // Replayed, both run (and fail) again: only the webhook job's entry is marked, and only it is announced.
+    await h.consumer.close();
+    const dead = createDeadLetters(h.redis, h.keys, 3600);
+    for (const [entryId] of await h.redis.xrange(h.keys.dead, '-', '+')) await dead.replay(entryId);
+    expect((await marks()).sort()).toEqual(
+      [
+        [hooked, '1'],
+        [plain, undefined],
+      ].sort(),
+    );
   });
 
   it('completed for a canceled job, queued or running, and nothing more when its model then returns', async () => {

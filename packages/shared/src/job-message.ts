@@ -7,9 +7,11 @@ import { RequestIdSchema, TraceparentSchema } from './trace-context.js';
 /**
  * A stream entry of `{prefix}:jobs`: the prediction id and the request's
  * input, the same `input` schema as the HTTP body, the job's owner when API
- * keys are on, and the request's id and traceparent (trace-context.ts).
+ * keys are on, the request's id and traceparent (trace-context.ts), and
+ * `wh 1` when the job has a webhook (its URL and events stay in the hash:
+ * the mark only tells the start and finish scripts to read them).
  * Written by enqueue-job, promote-retries and replay-dead-letter as
- * `XADD … id <id> input <input> [owner <owner>] [rid <request id>] [tp <traceparent>]`.
+ * `XADD … id <id> input <input> [owner <owner>] [rid <request id>] [tp <traceparent>] [wh 1]`.
  */
 export const JobMessageSchema = Type.Object(
   {
@@ -18,6 +20,7 @@ export const JobMessageSchema = Type.Object(
     owner: Type.Optional(OwnerIdSchema),
     rid: Type.Optional(RequestIdSchema),
     tp: Type.Optional(TraceparentSchema),
+    wh: Type.Optional(Type.Literal('1')),
   },
   { additionalProperties: false },
 );

@@ -112,7 +112,7 @@ if webhook ~= '' then
 end
 redis.call(unpack(job))
 redis.call('EXPIRE', job_key, ttl)
-add_entry(stream, bytes_key, id, input, owner_key and owner or nil, true, request_id, traceparent)
+add_entry(stream, bytes_key, id, input, owner_key and owner or nil, true, request_id, traceparent, webhook ~= '')
 if counted then
   redis.call('ZREMRANGEBYSCORE', owner_key, '-inf', cutoff)
   redis.call('ZADD', owner_key, ms_text(now), id)

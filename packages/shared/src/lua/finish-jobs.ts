@@ -43,7 +43,9 @@ import { luaScript } from './lua-prelude.js';
  *               bytes of the entry's input
  * ARGV[9+4n..]  then three values per extra: a job's position (1..n) and
  *               'detail' with the reason kept in its dead letter (a failed
- *               job), or 'owner' with the index in KEYS of its owner's set
+ *               job), 'owner' with the index in KEYS of its owner's set, or
+ *               'webhook' with '' (its entry says it has one: only then are
+ *               the hash's webhook fields read)
  * Returns       per job, in order: 1 written; 0 hash missing; -1 outcome
  *               already stored; 2 released (outcome 'release').
  */
@@ -71,13 +73,15 @@ for i = 1, count do
   entries[i] = ARGV[at]
   bytes[i] = int_arg(ARGV[at + 3], 'entry bytes', 0, MAX_COUNT)
 end
-local details, owners = {}, {}
+local details, owners, hooks = {}, {}, {}
 for at = extras_at, #ARGV, 3 do
   local position, tag = int_arg(ARGV[at], 'job position', 1, count), ARGV[at + 1]
   if tag == 'detail' then
     details[position] = ARGV[at + 2]
   elseif tag == 'owner' then
     owners[position] = key_at(ARGV[at + 2], 'owner set index', true)
+  elseif tag == 'webhook' then
+    hooks[position] = true
   else
     fail('unknown extra ' .. tostring(tag))
   end
@@ -91,8 +95,7 @@ for i = 1, count do
   local at = 5 + 4 * i
   local hash, outcome, owner = KEYS[5 + i], ARGV[at + 1], owners[i]
   local id = string.sub(hash, #prefix + 1)
-  local job = outcome ~= 'release' and redis.call('HMGET', hash, 'status', 'webhook', 'webhook_events') or {}
-  local status = job[1]
+  local status = outcome ~= 'release' and redis.call('HGET', hash, 'status')
   if outcome == 'release' then
     -- A member whose hash is gone is no job of its owner any more.
     if owner and redis.call('EXISTS', hash) == 0 then redis.call('ZREM', owner, id) end
@@ -139,7 +142,10 @@ for i = 1, count do
     end
     redis.call('EXPIRE', hash, ttl)
     redis.call('PUBLISH', channel, id)
-    add_webhook(webhooks, id, 'completed', job[2], job[3], now_number)
+    if hooks[i] then
+      local hook = redis.call('HMGET', hash, 'webhook', 'webhook_events')
+      add_webhook(webhooks, id, 'completed', hook[1], hook[2], now_number)
+    end
     if owner then redis.call('ZREM', owner, id) end
     written[i] = 1
   end

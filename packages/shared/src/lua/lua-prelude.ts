@@ -30,10 +30,12 @@ export const MAX_SCRIPT_TTL_SECONDS = 2_147_483_647;
  *   bytes (`bytes[i]`, as the caller read the entry) off the backlog
  *   counter, never below zero. Every entry leaves the stream through it,
  *   which keeps the counter exact. It only frees memory.
- * - `add_entry(stream, bytes_key, id, input, owner, counted, rid, tp)`, the
- *   one way an entry enters the stream, adds its input's bytes to the counter
- *   (unless `counted`: the caller added them already, to check a cap); `rid`
- *   and `tp`, the request id and traceparent, when the job has them.
+ * - `add_entry(stream, bytes_key, id, input, owner, counted, rid, tp, hook)`,
+ *   the one way an entry enters the stream, adds its input's bytes to the
+ *   counter (unless `counted`: the caller added them already, to check a
+ *   cap); `rid` and `tp`, the request id and traceparent, when the job has
+ *   them; `hook` true marks a job with a webhook (`wh 1`), so that the start
+ *   and finish scripts read the webhook fields of those jobs only.
  * - `add_webhook(zset, id, event, url, events, now)` queues the delivery of
  *   `event` ('start' or 'completed') of job `id` on the deliveries set, due
  *   `now`, when the job has a webhook `url` and its `events` (the hash's
@@ -131,7 +133,7 @@ end`,
   {
     name: 'add_entry',
     lua: `
-local function add_entry(stream, bytes_key, id, input, owner, counted, rid, tp)
+local function add_entry(stream, bytes_key, id, input, owner, counted, rid, tp, hook)
   local entry = {'XADD', stream, '*', 'id', id, 'input', input}
   if owner then
     entry[#entry + 1] = 'owner'
@@ -144,6 +146,10 @@ local function add_entry(stream, bytes_key, id, input, owner, counted, rid, tp)
   if tp and tp ~= '' then
     entry[#entry + 1] = 'tp'
     entry[#entry + 1] = tp
+  end
+  if hook then
+    entry[#entry + 1] = 'wh'
+    entry[#entry + 1] = '1'
   end
   redis.call(unpack(entry))
   if not counted then redis.call('INCRBY', bytes_key, #input) end

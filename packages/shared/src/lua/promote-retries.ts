@@ -24,10 +24,10 @@ local due = redis.call('ZRANGE', retries, '-inf', ms_text(now_ms()), 'BYSCORE', 
 local moved = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', retries, id)
-  local job = redis.call('HMGET', prefix .. id, 'status', 'input', 'owner', 'request_id', 'traceparent')
+  local job = redis.call('HMGET', prefix .. id, 'status', 'input', 'owner', 'request_id', 'traceparent', 'webhook')
   if job[2] and not is_final(job[1]) then
-    -- The retry's entry names the request as the first one did.
-    add_entry(stream, bytes_key, id, job[2], job[3] or nil, false, job[4] or nil, job[5] or nil)
+    -- The retry's entry names the request, and marks a webhook, as the first one did.
+    add_entry(stream, bytes_key, id, job[2], job[3] or nil, false, job[4] or nil, job[5] or nil, job[6] ~= false)
     moved = moved + 1
   end
 end

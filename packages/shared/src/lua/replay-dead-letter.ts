@@ -33,7 +33,9 @@ redis.call('HDEL', job_key, 'result', 'reason', 'started', 'finished', 'model')
 redis.call('HSET', job_key, 'status', 'queued', 'input', input, 'attempts', '0', 'created', ms_text(now))
 if owner_key then redis.call('HSET', job_key, 'owner', owner) end
 redis.call('EXPIRE', job_key, ttl)
-add_entry(stream, bytes_key, id, input, owner_key and owner or nil)
+-- A hash that outlived its dead letter still has its webhook: the replay's events are sent to it too.
+local hook = redis.call('HEXISTS', job_key, 'webhook') == 1
+add_entry(stream, bytes_key, id, input, owner_key and owner or nil, false, nil, nil, hook)
 if owner_key then
   redis.call('ZADD', owner_key, ms_text(now), id)
   extend_expiry(owner_key, now + ttl * 1000)

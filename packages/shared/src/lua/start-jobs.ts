@@ -10,8 +10,9 @@ import { luaScript } from './lua-prelude.js';
  * stream. Atomic, so a job hash is never recreated without its TTL and a
  * finished job is never reopened. Each job started is announced on the
  * started channel (after its hash says `processing`, so a reader woken by
- * the announcement sees it). Runs at maxmemory too. One key and no
- * argument per job (the hot path), unless the job has an owner.
+ * the announcement sees it), and its `start` webhook queued if it has one.
+ * Runs at maxmemory too. One key and no argument per job (the hot path);
+ * what only some jobs have (an owner, a webhook) comes after, tagged.
  *
  * KEYS[1..n]  the jobs' hashes, in order
  * KEYS[n+1]   webhook deliveries set: a job with a webhook for `start` gets one
@@ -21,8 +22,10 @@ import { luaScript } from './lua-prelude.js';
  * ARGV[3]     job hash key prefix: a job's id is its hash key after it
  * ARGV[4]     n, the number of jobs
  * ARGV[5]     pub/sub channel announcing started ids
- * ARGV[6..]   for each job that has an owner, two values: its position
- *             (1..n) and the index in KEYS of its owner's set
+ * ARGV[6..]   then three values per extra: a job's position (1..n) and
+ *             'owner' with the index in KEYS of its owner's set, or
+ *             'webhook' with '' (its entry says it has one: only then are
+ *             the hash's webhook fields read)
  * Returns     per job, in order: its attempt number (>= 1); 0 when its hash
  *             is missing; -1 when it already succeeded or failed; -2 when
  *             its attempts are spent.
@@ -37,12 +40,18 @@ local count = int_arg(ARGV[4], 'number of jobs', 0, #KEYS - 1)
 local webhooks = KEYS[count + 1]
 local channel = ARGV[5]
 if not channel or channel == '' then fail('no started channel') end
-groups_of(6, 2)
-local owners = {}
-for at = 6, #ARGV, 2 do
-  local position = int_arg(ARGV[at], 'job position', 1, count)
-  if string.sub(KEYS[position], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[position]) end
-  owners[position] = key_at(ARGV[at + 1], 'owner set index', true)
+groups_of(6, 3)
+local owners, hooks = {}, {}
+for at = 6, #ARGV, 3 do
+  local position, tag = int_arg(ARGV[at], 'job position', 1, count), ARGV[at + 1]
+  if tag == 'owner' then
+    if string.sub(KEYS[position], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[position]) end
+    owners[position] = key_at(ARGV[at + 2], 'owner set index', true)
+  elseif tag == 'webhook' then
+    hooks[position] = true
+  else
+    fail('unknown extra ' .. tostring(tag))
+  end
 end
 
 local now = now_ms()
@@ -50,7 +59,7 @@ local started = ms_text(now)
 local attempts = {}
 for i = 1, count do
   local hash = KEYS[i]
-  local job = redis.call('HMGET', hash, 'status', 'attempts', 'webhook', 'webhook_events')
+  local job = redis.call('HMGET', hash, 'status', 'attempts')
   local status, made = job[1], tonumber(job[2]) or 0
   if not status then
     attempts[i] = 0
@@ -65,7 +74,10 @@ for i = 1, count do
     if owners[i] then owner_touch(owners[i], string.sub(hash, #prefix + 1), now, ttl) end
     local id = string.sub(hash, #prefix + 1)
     redis.call('PUBLISH', channel, id)
-    add_webhook(webhooks, id, 'start', job[3], job[4], now)
+    if hooks[i] then
+      local hook = redis.call('HMGET', hash, 'webhook', 'webhook_events')
+      add_webhook(webhooks, id, 'start', hook[1], hook[2], now)
+    end
   end
 end
 return attempts
