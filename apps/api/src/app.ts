@@ -1,6 +1,8 @@
 import {
+  createLookupGate,
   createMetricsRegistry,
   redisKeys,
+  systemLookup,
   registerQueueMetrics,
   type LookupAll,
   type Model,
@@ -31,6 +33,14 @@ import { installHttpSpans } from './tracing/http-spans.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { predictRoutes } from './routes/predict-routes.js';
 import { registerWaiterMetrics } from './metrics/waiter-metrics.js';
+import { registerWebhookLookupMetrics } from './metrics/webhook-lookup-metrics.js';
+
+/**
+ * Webhook submissions waiting for a DNS lookup thread (lookup-gate.ts); past
+ * it they are 503 WEBHOOK_LOOKUPS_BUSY. Each one holds a socket; at two
+ * lookups at once and tens of ms each, the last waits about a second.
+ */
+const WEBHOOK_LOOKUPS_MAX_WAITING = 64;
 
 export interface AppDeps {
   readonly config: Pick<
@@ -136,6 +146,9 @@ export async function buildAppWithNotifier({
     log: app.log,
   });
   registerWaiterMetrics(metrics, notifier);
+  // One gate per process: every request's lookups share its bound on threads and waiters.
+  const webhookLookups = createLookupGate(webhookLookup ?? systemLookup, { maxWaiting: WEBHOOK_LOOKUPS_MAX_WAITING });
+  registerWebhookLookupMetrics(metrics, webhookLookups);
   // Waiting requests are answered before the drain waits for them; the subscriber closes with the app.
   drainOnClose(app, { onClosing: () => notifier.closing() });
   app.addHook('onClose', () => notifier.close());
@@ -180,7 +193,7 @@ export async function buildAppWithNotifier({
     webhooks: {
       enabled: (config.WEBHOOK_SECRET ?? '') !== '',
       allowPrivate: config.WEBHOOK_ALLOW_PRIVATE === 'true',
-      ...(webhookLookup && { lookup: webhookLookup }),
+      lookup: webhookLookups.lookup,
     },
   });
   await app.register(healthRoutes, { store, isModelLoaded });

@@ -42,6 +42,10 @@ export const ERROR_CATALOGUE = {
     message:
       'The job is stored but not yet confirmed by enough replicas; it may still run. Retry with the same Idempotency-Key.',
   },
+  WEBHOOK_LOOKUPS_BUSY: {
+    statusCode: 503,
+    message: 'Too many webhook hosts are being looked up; retry later.',
+  },
   SYNC_OVERLOADED: { statusCode: 503, message: 'Too many synchronous predictions are running; retry later.' },
   MODEL_LOADING: { statusCode: 503, message: 'The model is still loading; retry shortly.' },
   TOO_MANY_WAITERS: {

@@ -52,6 +52,9 @@ export async function checkWebhookRequest(
       ...(settings.lookup && { lookup: settings.lookup }),
     });
   } catch (error) {
+    if (error instanceof WebhookTargetError && error.problem === 'busy') {
+      throw new AppError('WEBHOOK_LOOKUPS_BUSY', undefined, { cause: error, retryAfterSeconds: 1 });
+    }
     if (error instanceof WebhookTargetError) throw invalid(sentence(error.message));
     throw error;
   }

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { injectClient, type PredictClient } from '../../../test/support/predict-client.js';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { buildApp, type AppDeps } from '../src/app.js';
 import { TEST_CONFIG } from './build-test-app.js';
 
@@ -36,15 +37,30 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-async function build(config: Partial<AppDeps['config']> = { WEBHOOK_SECRET: SECRET }): Promise<PredictClient> {
+async function build(
+  config: Partial<AppDeps['config']> = { WEBHOOK_SECRET: SECRET },
+  webhookLookup: LookupAll = lookup,
+): Promise<PredictClient> {
+  return injectClient(await buildWith(config, webhookLookup));
+}
+
+async function buildWith(config: Partial<AppDeps['config']>, webhookLookup: LookupAll): Promise<FastifyInstance> {
   const app = await buildApp({
     config: { ...TEST_CONFIG, BODY_LIMIT_BYTES: 65_536, ...config, KEY_PREFIX: t.prefix },
     redis: t.redis,
     model: createMockModel({ minLatencyMs: 0, maxLatencyMs: 0 }),
-    webhookLookup: lookup,
+    webhookLookup,
   });
   apps.push(app);
-  return injectClient(app);
+  return app;
+}
+
+/** The foretell_webhook_lookups gauge as /metrics shows it: [running, waiting]. */
+async function lookupGauge(app: FastifyInstance): Promise<[number, number]> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const read = (state: string) =>
+    Number(new RegExp(`^foretell_webhook_lookups\\{state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return [read('running'), read('waiting')];
 }
 
 function errorOf(response: { status: number; body: string }) {
@@ -157,6 +173,41 @@ describe('POST /predict with a webhook', () => {
       error: 'Webhooks are off on this server (no WEBHOOK_SECRET); poll or wait for the result instead.',
       code: 'WEBHOOKS_OFF',
     });
+  });
+
+  it('bounds the DNS lookups a flood of webhook hosts starts: 2 at once, 64 waiting, then 503 WEBHOOK_LOOKUPS_BUSY', async () => {
+    const held = new Map<string, () => void>();
+    const slow: LookupAll = (hostname) =>
+      new Promise((resolve) => held.set(hostname, () => resolve([{ address: '93.184.215.14', family: 4 }])));
+    const app = await buildWith({ WEBHOOK_SECRET: SECRET }, slow);
+    const client = injectClient(app);
+    const hook = (host: string) => ({ input: host, webhook: `https://${host}.example.com/hook` });
+    const flood = Array.from({ length: 66 }, (_, i) => client.post(hook(`h${i}`), ASYNC));
+    await waitFor(async () => (await lookupGauge(app)).join() === '2,64', { what: '2 lookups running, 64 waiting' });
+    expect([...held.keys()]).toEqual(['h0.example.com', 'h1.example.com']);
+
+    const refused = await client.post(hook('h66'), ASYNC);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'Too many webhook hosts are being looked up; retry later.',
+      code: 'WEBHOOK_LOOKUPS_BUSY',
+    });
+    // A host being looked up costs no thread and no place in line: it shares the lookup.
+    const sharing = client.post(hook('h0'), ASYNC);
+    await waitFor(async () => (await lookupGauge(app)).join() === '2,64', { what: 'still 2 and 64' });
+
+    while (held.size > 0) {
+      for (const [host, answer] of [...held]) {
+        held.delete(host);
+        answer();
+      }
+      await waitFor(async () => held.size > 0 || (await lookupGauge(app))[0] === 0, { what: 'the next lookups' });
+    }
+    const answers = await Promise.all([...flood, sharing]);
+    expect(answers.map(({ status }) => status)).toEqual(Array.from({ length: 67 }, () => 202));
+    expect(await lookupGauge(app)).toEqual([0, 0]);
+    expect(await t.redis.xlen(t.keys.jobs)).toBe(67);
   });
 
   it('binds an Idempotency-Key to the webhook too: the same request replays, another webhook is 422', async () => {

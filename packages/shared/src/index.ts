@@ -32,6 +32,7 @@ export * from './lua/start-jobs.js';
 export * from './process-logger.js';
 export * from './trace-context.js';
 export * from './version.js';
+export * from './webhooks/lookup-gate.js';
 export * from './webhooks/webhook-config.js';
 export * from './webhooks/webhook-delivery.js';
 export * from './webhooks/webhook-secret.js';

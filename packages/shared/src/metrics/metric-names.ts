@@ -46,6 +46,8 @@ export const METRICS = {
   deadLetters: 'foretell_dead_letters',
   /** Gauge: requests waiting on jobs in this API process (long-polls, live events streams); API only. */
   waitingRequests: 'foretell_waiting_requests',
+  /** Gauge by `state`: `running`, `waiting`: webhook host lookups at submission; API only. */
+  webhookLookups: 'foretell_webhook_lookups',
   /** Counter by `outcome`: `delivered`, `retried`, `failed` (for good), `gone` (410); consumer only. */
   webhookDeliveries: 'foretell_webhook_deliveries_total',
   /** Gauge: webhook deliveries waiting, due or being sent (ZCARD of the deliveries set); consumer only. */

@@ -159,7 +159,8 @@ export interface ResolvedTarget {
   readonly addresses: readonly ResolvedAddress[];
 }
 
-export type WebhookTargetProblem = 'not-public' | 'lookup-failed' | 'lookup-timeout';
+/** `busy`: the host may be fine, but too many lookups wait already (lookup-gate.ts). */
+export type WebhookTargetProblem = 'not-public' | 'lookup-failed' | 'lookup-timeout' | 'busy';
 
 /** A webhook target that may not be used; the message is safe to show the client that sent it. */
 export class WebhookTargetError extends Error {
@@ -173,7 +174,8 @@ export class WebhookTargetError extends Error {
   }
 }
 
-const systemLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true });
+/** The system's resolver (getaddrinfo: /etc/hosts, then DNS), every address. */
+export const systemLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true });
 
 /** `lookup`, or a WebhookTargetError once `timeoutMs` has passed (the lookup itself cannot be cancelled). */
 async function lookupWithin(lookup: LookupAll, hostname: string, timeoutMs: number, shown: string) {
