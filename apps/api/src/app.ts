@@ -57,7 +57,7 @@ export interface AppDeps {
     > &
     Partial<Pick<ApiConfig, 'REDIS_WAIT_REPLICAS' | 'REDIS_WAIT_TIMEOUT_MS'>> &
     Partial<Pick<ApiConfig, 'MAX_WAIT_SECONDS' | 'MAX_WAITERS'>> &
-    Partial<Pick<ApiConfig, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE'>> &
+    Partial<Pick<ApiConfig, 'WEBHOOK_SECRET' | 'WEBHOOK_ALLOW_PRIVATE' | 'WEBHOOK_MAX_PENDING'>> &
     HttpEdgeConfig;
   /** API keys (from API_KEYS or API_KEYS_FILE); none or absent: /predict is open. */
   readonly apiKeys?: readonly string[];
@@ -172,6 +172,7 @@ export async function buildAppWithNotifier({
     resultTtlSeconds: config.RESULT_TTL_SECONDS,
     maxQueueLength: config.MAX_QUEUE_LENGTH,
     maxQueueBytes: config.MAX_QUEUE_BYTES ?? 0,
+    maxPendingWebhooks: config.WEBHOOK_MAX_PENDING ?? 0,
     ...(tracing && { tracing }),
   });
   const predictions = createPredictionService({

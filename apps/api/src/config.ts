@@ -72,6 +72,13 @@ export const ApiConfigSchema = Type.Object({
     description:
       'Bytes of the inputs of the backlog (jobs waiting or running) beyond which async submissions get 503; 0 for no cap.',
   }),
+  WEBHOOK_MAX_PENDING: Type.Integer({
+    default: 100000,
+    minimum: 0,
+    maximum: 100000000,
+    description:
+      'Webhook deliveries waiting to be sent (ZCARD of {prefix}:webhooks) at which async submissions with a webhook get 503 WEBHOOKS_FULL (receivers that are down make them pile up); 0 for no cap.',
+  }),
   MAX_SYNC_IN_FLIGHT: Type.Integer({
     default: 256,
     minimum: 1,

@@ -42,6 +42,10 @@ export const ERROR_CATALOGUE = {
     message:
       'The job is stored but not yet confirmed by enough replicas; it may still run. Retry with the same Idempotency-Key.',
   },
+  WEBHOOKS_FULL: {
+    statusCode: 503,
+    message: 'Too many webhook deliveries are waiting to be sent; retry later.',
+  },
   WEBHOOK_LOOKUPS_BUSY: {
     statusCode: 503,
     message: 'Too many webhook hosts are being looked up; retry later.',

@@ -99,6 +99,8 @@ export interface JobStoreSettings {
   readonly maxQueueLength: number;
   /** Bytes of the inputs in the backlog beyond which async submissions are refused; 0 (or absent) for none. */
   readonly maxQueueBytes?: number;
+  /** Webhook deliveries waiting at which submissions with a webhook are refused; 0 (or absent) for none. */
+  readonly maxPendingWebhooks?: number;
   /**
    * On: each enqueue runs in a producer span, and the traceparent stored with
    * the job is that span's, not the client's, so that the consumer's span of
@@ -130,7 +132,7 @@ export function createJobStore(redis: Redis, keys: RedisKeys, settings: JobStore
           ...(idempotency && { idempotency }),
           ...(owner && { owner }),
           ...(trace && { trace }),
-          ...(webhook && { webhook }),
+          ...(webhook && { webhook, maxPendingWebhooks: settings.maxPendingWebhooks ?? 0 }),
         }),
       );
       return { outcome, id: existingOrNewId };

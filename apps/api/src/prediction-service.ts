@@ -161,6 +161,8 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
         throw new AppError('QUEUE_FULL', undefined, overloaded);
       case 'owner-full':
         throw new AppError('TOO_MANY_JOBS', undefined, overloaded);
+      case 'webhooks-full':
+        throw new AppError('WEBHOOKS_FULL', undefined, overloaded);
     }
   }
 

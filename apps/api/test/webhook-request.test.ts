@@ -210,6 +210,30 @@ describe('POST /predict with a webhook', () => {
     expect(await t.redis.xlen(t.keys.jobs)).toBe(67);
   });
 
+  it('refuses a webhook job with 503 WEBHOOKS_FULL at WEBHOOK_MAX_PENDING deliveries waiting, and stores nothing of it', async () => {
+    const client = await build({ WEBHOOK_SECRET: SECRET, WEBHOOK_MAX_PENDING: 3 });
+    await t.redis.zadd(t.keys.webhooks, 1, 'a', 2, 'b', 3, 'c');
+    const hooked = { input: 'hooked', webhook: 'https://hooks.example.com/x' };
+    const refused = await client.post(hooked, ASYNC);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBeDefined();
+    expect(JSON.parse(refused.body)).toEqual({
+      error: 'Too many webhook deliveries are waiting to be sent; retry later.',
+      code: 'WEBHOOKS_FULL',
+    });
+    expect(await t.redis.xlen(t.keys.jobs)).toBe(0);
+    expect(await t.redis.exists(t.keys.backlogBytes)).toBe(0);
+    // Jobs without a webhook add no delivery: still accepted.
+    expect((await client.post({ input: 'plain' }, ASYNC)).status).toBe(202);
+    await t.redis.zrem(t.keys.webhooks, 'a');
+    expect((await client.post(hooked, ASYNC)).status).toBe(202);
+    expect(await t.redis.xlen(t.keys.jobs)).toBe(2);
+
+    const uncapped = await build({ WEBHOOK_SECRET: SECRET, WEBHOOK_MAX_PENDING: 0 });
+    await t.redis.zadd(t.keys.webhooks, 4, 'd', 5, 'e');
+    expect((await uncapped.post(hooked, ASYNC)).status).toBe(202);
+  });
+
   it('binds an Idempotency-Key to the webhook too: the same request replays, another webhook is 422', async () => {
     const client = await build();
     const key = { ...ASYNC, 'idempotency-key': `hook-${randomUUID()}` };

@@ -233,8 +233,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
                 '(`QUEUE_FULL`), `MAX_SYNC_IN_FLIGHT` sync predictions are running (`SYNC_OVERLOADED`), ' +
                 'sync mode while the model is still loading (`MODEL_LOADING`), ' +
                 'with `REDIS_WAIT_REPLICAS`: the job was stored but not confirmed by enough replicas in time ' +
-                '(`NOT_REPLICATED`; it may still run), too many webhook hosts are being looked up ' +
-                '(`WEBHOOK_LOOKUPS_BUSY`), or the server is stopping (`SHUTTING_DOWN`); ' +
+                '(`NOT_REPLICATED`; it may still run), too many webhook deliveries are ' +
+                'waiting (`WEBHOOKS_FULL`) or webhook hosts being looked up (`WEBHOOK_LOOKUPS_BUSY`), or the server is stopping (`SHUTTING_DOWN`); ' +
                 'retry after `Retry-After` seconds.',
               { error: 'The queue is full; retry later.', code: 'QUEUE_FULL' },
             ),

@@ -5,7 +5,8 @@ import { luaScript } from './lua-prelude.js';
 
 /**
  * enqueue-job: admits an async job, atomically: the idempotency check, the
- * backlog caps (entries and bytes), the owner's cap, the job hash with its
+ * backlog caps (entries and bytes), the owner's cap, the cap of webhook
+ * deliveries waiting (for a job with a webhook), the job hash with its
  * TTL, the stream entry, the backlog byte count, the owner's set and the
  * idempotency record. Nothing is written unless the job is admitted (the byte
  * count is added to check it, and taken back), and two concurrent requests
@@ -16,7 +17,8 @@ import { luaScript } from './lua-prelude.js';
  * KEYS[2]  jobs stream
  * KEYS[3]  backlog bytes counter
  * KEYS[4]  the owner's set of jobs (only with an owner), then
- * KEYS[.]  the idempotency key (only with a fingerprint)
+ * KEYS[.]  the idempotency key (only with a fingerprint), then
+ * KEYS[.]  the webhook deliveries set (only with a webhook)
  * ARGV[1]  job id
  * ARGV[2]  input
  * ARGV[3]  TTL in seconds, of the job hash and of the idempotency record
@@ -35,10 +37,14 @@ import { luaScript } from './lua-prelude.js';
  * ARGV[11] the request's traceparent ('' for none): `traceparent` in the hash, `tp` in the entry
  * ARGV[12] the webhook URL ('' for none): `webhook` in the hash
  * ARGV[13] the events it is sent for, comma-separated: `webhook_events` in the hash
+ * ARGV[14] with a webhook: deliveries waiting (ZCARD of the set) at which a
+ *          job with a webhook is refused (0: no cap), so that receivers that
+ *          are down cannot make the set grow without bound
  * Returns  {outcome, id}: 'queued' with the new id; 'replayed' with the id the
  *          key already names (same fingerprint); 'conflict' (the key was used
  *          with another body); 'full' (a backlog cap reached); 'owner-full'
- *          (the owner has its cap of jobs queued or running).
+ *          (the owner has its cap of jobs queued or running); 'webhooks-full'
+ *          (the webhook deliveries waiting are at their cap).
  */
 export const ENQUEUE_JOB_LUA = luaScript(
   { allowOom: false },
@@ -60,6 +66,13 @@ if fingerprint ~= '' then
   expected_keys = expected_keys + 1
   idempotency_key = KEYS[expected_keys]
 end
+local webhook = ARGV[12] or ''
+local webhooks_key, max_webhooks
+if webhook ~= '' then
+  expected_keys = expected_keys + 1
+  webhooks_key = KEYS[expected_keys]
+  max_webhooks = int_arg(ARGV[14], 'webhook deliveries cap', 0, MAX_COUNT)
+end
 if #KEYS ~= expected_keys then fail('expected ' .. expected_keys .. ' keys, got ' .. #KEYS) end
 
 if idempotency_key then
@@ -79,6 +92,9 @@ if counted then
   -- A member scored at or before the cutoff names a hash whose TTL has run out.
   cutoff = ms_text(now - ttl * 1000)
   if redis.call('ZCOUNT', owner_key, '(' .. cutoff, '+inf') >= max_jobs then return {'owner-full', ''} end
+end
+if webhooks_key and max_webhooks > 0 and redis.call('ZCARD', webhooks_key) >= max_webhooks then
+  return {'webhooks-full', ''}
 end
 -- The last check: the input's bytes are added, and taken back if they pass the
 -- cap. One command for an admitted job instead of a GET and an INCRBY (every
@@ -103,7 +119,6 @@ if traceparent ~= '' then
   job[#job + 1] = 'traceparent'
   job[#job + 1] = traceparent
 end
-local webhook = ARGV[12] or ''
 if webhook ~= '' then
   job[#job + 1] = 'webhook'
   job[#job + 1] = webhook
@@ -123,7 +138,7 @@ return {'queued', id}
 `,
 );
 
-export type EnqueueOutcome = 'queued' | 'replayed' | 'conflict' | 'full' | 'owner-full';
+export type EnqueueOutcome = 'queued' | 'replayed' | 'conflict' | 'full' | 'owner-full' | 'webhooks-full';
 
 export interface EnqueueJobCall {
   readonly id: string;
@@ -143,6 +158,8 @@ export interface EnqueueJobCall {
   readonly trace?: JobTrace;
   /** Where to POST the job's record, and for which events (webhook-delivery.ts). */
   readonly webhook?: JobWebhook;
+  /** With a webhook: deliveries waiting at which the job is refused; 0 (or absent) for none. */
+  readonly maxPendingWebhooks?: number;
 }
 
 /** A job's webhook as it is stored: the URL, checked at submission, and its events. */
@@ -160,6 +177,7 @@ export function enqueueJobArgs(keys: RedisKeys, call: EnqueueJobCall): [numberOf
   const scriptKeys = [keys.job(call.id), keys.jobs, keys.backlogBytes];
   if (call.owner) scriptKeys.push(keys.ownerJobs(call.owner.id));
   if (call.idempotency) scriptKeys.push(keys.idempotency(call.idempotency.key, call.owner?.id));
+  if (call.webhook) scriptKeys.push(keys.webhooks);
   return [
     scriptKeys.length,
     ...scriptKeys,
@@ -174,6 +192,8 @@ export function enqueueJobArgs(keys: RedisKeys, call: EnqueueJobCall): [numberOf
     String(call.now ?? Date.now()),
     call.trace?.requestId ?? '',
     call.trace?.traceparent ?? '',
-    ...(call.webhook ? [call.webhook.url, encodeWebhookEvents(call.webhook.events)] : []),
+    ...(call.webhook
+      ? [call.webhook.url, encodeWebhookEvents(call.webhook.events), String(call.maxPendingWebhooks ?? 0)]
+      : []),
   ];
 }
