@@ -34,6 +34,9 @@ describe('foretell dead (the built CLI)', () => {
     expect([table.code, table.stderr]).toEqual([0, '']);
     expect(table.stdout).toContain(jobId);
     expect(table.stdout).toContain('model offline');
+    // The model column names the model that failed the job, from {prefix}:models.
+    expect(table.stdout.split('\n')[0]).toMatch(/attempts {2}model {17}reason/);
+    expect(table.stdout.split('\n').find((line) => line.includes(jobId))).toMatch(/ offline 1 {13}model offline/);
     expect(table.stdout).toContain('invalid job message');
     expect(table.stdout.split('\n').at(-2)).toBe('2 dead letter(s)');
 

@@ -3,7 +3,7 @@ import { loadConsumerConfig } from '../config.js';
 import type { CliCommand } from './cli-args.js';
 import { CliFailure } from './cli-errors.js';
 import { connectOnce, describeRedisFailure } from './cli-redis.js';
-import { runDeadCommand, type Write } from './dead-commands.js';
+import { runDeadCommand, type ModelNames, type Write } from './dead-commands.js';
 
 /**
  * A parsed command that needs Redis: reads the configuration, connects once,
@@ -23,9 +23,17 @@ export async function runOnRedis(
     try {
       const keys = redisKeys(config.KEY_PREFIX);
       const deadLetters = createDeadLetters(redis, keys, config.RESULT_TTL_SECONDS);
-      await runDeadCommand(command, deadLetters, () => redis.xlen(keys.dead), stdout).catch((error: unknown) => {
-        throw describeRedisFailure(error, config, redis);
-      });
+      // One HMGET for the models of the letters shown (a listing is at most --count long).
+      const modelNames: ModelNames = async (refs) => {
+        if (refs.length === 0) return new Map();
+        const names = await redis.hmget(keys.models, ...refs);
+        return new Map(refs.flatMap((ref, at) => (names[at] ? [[ref, names[at]] as const] : [])));
+      };
+      await runDeadCommand(command, deadLetters, () => redis.xlen(keys.dead), stdout, modelNames).catch(
+        (error: unknown) => {
+          throw describeRedisFailure(error, config, redis);
+        },
+      );
     } finally {
       redis.disconnect();
     }

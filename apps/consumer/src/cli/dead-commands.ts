@@ -9,6 +9,7 @@ const COLUMNS = [
   ['dead since', 24],
   ['job id', 36],
   ['attempts', 8],
+  ['model', 20],
   ['reason', 48],
   ['input', 0],
 ] as const;
@@ -22,12 +23,18 @@ function header(): string {
   return COLUMNS.map(([title, width]) => title.padEnd(width)).join('  ');
 }
 
-function row(letter: DeadLetter): string {
+/** Names models by their refs: "name version" from `{prefix}:models`, for the refs it knows. */
+export type ModelNames = (refs: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+
+function row(letter: DeadLetter, models: ReadonlyMap<string, string>): string {
+  // The ref alone when the registry does not name it (a model with no name has no ref: '-').
+  const model = letter.model === undefined ? '-' : (models.get(letter.model) ?? letter.model);
   return [
     letter.entryId.padEnd(17),
     letter.at.toISOString(),
     (letter.jobId ?? '-').padEnd(36),
     String(letter.attempts ?? '-').padStart(8),
+    shorten(model, 20).padEnd(20),
     shorten(letter.reason, 48).padEnd(48),
     shorten(letter.input ?? '-', 30),
   ].join('  ');
@@ -42,7 +49,10 @@ export async function runDeadCommand(
   deadLetters: DeadLetters,
   total: () => Promise<number>,
   write: Write,
+  modelNames: ModelNames = async () => new Map(),
 ): Promise<void> {
+  const namesOf = (letters: readonly DeadLetter[]) =>
+    modelNames([...new Set(letters.flatMap(({ model }) => (model === undefined ? [] : [model])))]);
   switch (command.kind) {
     case 'list': {
       const letters = await deadLetters.list(command.count);
@@ -50,8 +60,9 @@ export async function runDeadCommand(
         write(`${JSON.stringify(letters)}\n`);
         return;
       }
+      const models = await namesOf(letters);
       write(`${header().trimEnd()}\n`);
-      for (const letter of letters) write(`${row(letter)}\n`);
+      for (const letter of letters) write(`${row(letter, models)}\n`);
       const all = letters.length < command.count ? letters.length : await total();
       write(
         all > letters.length
@@ -68,7 +79,8 @@ export async function runDeadCommand(
     case 'replay-all': {
       const { replayed, skipped } = await deadLetters.replayAll();
       write(`replayed ${replayed.length}, skipped ${skipped.length} (not a valid job)\n`);
-      for (const letter of skipped) write(`skipped ${row(letter)}\n`);
+      const models = await namesOf(skipped);
+      for (const letter of skipped) write(`skipped ${row(letter, models)}\n`);
       return;
     }
   }
