@@ -61,7 +61,6 @@ local model, model_label = ARGV[7], ARGV[8]
 if model ~= '' and (not string.match(model, '^%x%x%x%x%x%x%x%x$') or model_label == '') then fail('bad model ref ' .. tostring(model)) end
 local extras_at = 9 + 4 * count
 if #ARGV < extras_at - 1 then fail('expected 4 arguments per job') end
-groups_of(extras_at, 3)
 local entries, bytes = {}, {}
 for i = 1, count do
   local at = 5 + 4 * i
@@ -73,19 +72,8 @@ for i = 1, count do
   entries[i] = ARGV[at]
   bytes[i] = int_arg(ARGV[at + 3], 'entry bytes', 0, MAX_COUNT)
 end
-local details, owners, hooks = {}, {}, {}
-for at = extras_at, #ARGV, 3 do
-  local position, tag = int_arg(ARGV[at], 'job position', 1, count), ARGV[at + 1]
-  if tag == 'detail' then
-    details[position] = ARGV[at + 2]
-  elseif tag == 'owner' then
-    owners[position] = key_at(ARGV[at + 2], 'owner set index', true)
-  elseif tag == 'webhook' then
-    hooks[position] = true
-  else
-    fail('unknown extra ' .. tostring(tag))
-  end
-end
+local extras = read_extras(extras_at, count, {'detail', 'owner', 'webhook'})
+local details, owners, hooks = extras.detail, extras.owner, extras.webhook
 
 release_entries(stream, group, bytes_key, entries, bytes)
 local now_number = now_ms()

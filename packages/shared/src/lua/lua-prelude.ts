@@ -19,7 +19,11 @@ export const MAX_SCRIPT_TTL_SECONDS = 2_147_483_647;
  * `key_at(value, name, required)` the key at that (1-based) index of KEYS,
  * index 0 being "none" (nil) unless `required`; `groups_of(first, size)` how
  * many groups of `size` arguments start at ARGV[first] (a batch's per-job
- * arguments); `fail(message)` an error reply. Helpers:
+ * arguments); `read_extras(first, count, tags)` a batch's tagged extras:
+ * triples (job position 1..count, tag, value) from ARGV[first] on, as one
+ * table per tag of value by position, an `owner` value being the key at
+ * that index of KEYS, and an unknown tag an error reply; `fail(message)` an
+ * error reply. Helpers:
  *
  * - `is_final(status)`: a job's status once it has its outcome (succeeded,
  *   failed or canceled): nothing reopens or overwrites it (first outcome wins).
@@ -93,6 +97,22 @@ local function groups_of(first, size)
     fail('expected groups of ' .. size .. ' arguments from ARGV[' .. first .. '], got ' .. count .. ' arguments')
   end
   return count / size
+end`,
+  },
+  {
+    name: 'read_extras',
+    lua: `
+local function read_extras(first, count, tags)
+  groups_of(first, 3)
+  local extras = {}
+  for _, tag in ipairs(tags) do extras[tag] = {} end
+  for at = first, #ARGV, 3 do
+    local position, tag = int_arg(ARGV[at], 'job position', 1, count), ARGV[at + 1]
+    local values = extras[tag]
+    if not values then fail('unknown extra ' .. tostring(tag)) end
+    values[position] = tag == 'owner' and key_at(ARGV[at + 2], 'owner set index', true) or ARGV[at + 2]
+  end
+  return extras
 end`,
   },
   {

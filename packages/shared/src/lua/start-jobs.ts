@@ -40,18 +40,10 @@ local count = int_arg(ARGV[4], 'number of jobs', 0, #KEYS - 1)
 local webhooks = KEYS[count + 1]
 local channel = ARGV[5]
 if not channel or channel == '' then fail('no started channel') end
-groups_of(6, 3)
-local owners, hooks = {}, {}
-for at = 6, #ARGV, 3 do
-  local position, tag = int_arg(ARGV[at], 'job position', 1, count), ARGV[at + 1]
-  if tag == 'owner' then
-    if string.sub(KEYS[position], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[position]) end
-    owners[position] = key_at(ARGV[at + 2], 'owner set index', true)
-  elseif tag == 'webhook' then
-    hooks[position] = true
-  else
-    fail('unknown extra ' .. tostring(tag))
-  end
+local extras = read_extras(6, count, {'owner', 'webhook'})
+local owners, hooks = extras.owner, extras.webhook
+for position in pairs(owners) do
+  if string.sub(KEYS[position], 1, #prefix) ~= prefix then fail('job hash without the prefix: ' .. KEYS[position]) end
 end
 
 local now = now_ms()
