@@ -26,7 +26,8 @@ export interface WebhookReceiver {
 /** Answers with `respond` once a request's body has arrived; `respond` may also never answer. */
 export type Respond = (response: ServerResponse, request: ReceivedRequest) => void;
 
-export async function startReceiver(respond: Respond): Promise<WebhookReceiver> {
+/** `port`: a given one (a receiver restarted where it was); any free one by default. */
+export async function startReceiver(respond: Respond, { port: wanted = 0 } = {}): Promise<WebhookReceiver> {
   const requests: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
   let accepted = 0;
@@ -49,7 +50,7 @@ export async function startReceiver(respond: Respond): Promise<WebhookReceiver> 
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(wanted, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
