@@ -131,7 +131,6 @@ export async function buildAppWithNotifier({
   capConnections(app, config);
   if (tracing) installHttpSpans(app, tracing);
   http.install(app);
-  echoRequestId(app);
 
   app.setValidatorCompiler(typeBoxValidatorCompiler);
   // JSON only: without this, Fastify parses text/plain too, and a plain-text
@@ -150,7 +149,8 @@ export async function buildAppWithNotifier({
   const webhookLookups = createLookupGate(webhookLookup ?? systemLookup, { maxWaiting: WEBHOOK_LOOKUPS_MAX_WAITING });
   registerWebhookLookupMetrics(metrics, webhookLookups);
   // Waiting requests are answered before the drain waits for them; the subscriber closes with the app.
-  drainOnClose(app, { onClosing: () => notifier.closing() });
+  // Its hook, the only global onRequest hook, also echoes the request id (even on a SHUTTING_DOWN answer).
+  drainOnClose(app, { onClosing: () => notifier.closing(), onEveryRequest: echoRequestId });
   app.addHook('onClose', () => notifier.close());
   const access = installAccessControl(app, redis, {
     apiKeys,

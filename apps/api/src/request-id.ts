@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { acceptedRequestId } from '@foretell/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * Each request's id: the client's `X-Request-Id` when it is one (1 to 128
@@ -13,10 +13,10 @@ export function requestIdOf(request: IncomingMessage): string {
   return acceptedRequestId(request.headers['x-request-id']) ?? randomUUID();
 }
 
-/** Echoes the id in every answer's `X-Request-Id`, so a client can quote it, whichever made it. */
-export function echoRequestId(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
+/**
+ * Echoes the id in the answer's `X-Request-Id`, so a client can quote it,
+ * whichever made it. Run on every request by drain-on-close's hook.
+ */
+export function echoRequestId(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.header('x-request-id', request.id);
 }

@@ -1,7 +1,7 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { FORETELL_VERSION, mockResult } from '@foretell/shared';
 import { describe, expect, it } from 'vitest';
-import { fetchClient } from '../../../test/support/predict-client.js';
+import { fetchClient, UUID_V4 } from '../../../test/support/predict-client.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { useTestApp } from './build-test-app.js';
 import { heldModel } from '../../../test/support/held-model.js';
@@ -70,6 +70,8 @@ describe('closing', () => {
       expect(refused.status).toBe(503);
       expect(refused.headers['retry-after']).toBe('1');
       expect(refused.body).toBe('{"error":"The server is shutting down; retry shortly.","code":"SHUTTING_DOWN"}');
+      // The refusal is answered by the same hook that echoes the request id: it has one too.
+      expect(refused.headers['x-request-id']).toMatch(UUID_V4);
       model.releaseAll();
       const answered = await inFlight;
       expect(answered.status).toBe(200);
@@ -78,5 +80,35 @@ describe('closing', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('waits for every request still in flight, in slots that answered ones freed, until the last is answered', async () => {
+    const model = heldModel();
+    const log = captureLog('info');
+    await ctx.rebuild({ model, logger: log.logger });
+    const base = await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+    const client = fetchClient(base);
+    // Answered requests first, many at once: the held ones below reuse the slots they freed.
+    const probes = await Promise.all(Array.from({ length: 40 }, () => fetch(`${base}/health`)));
+    expect(probes.map((probe) => probe.status)).toEqual(Array.from({ length: 40 }, () => 200));
+    const inFlight = ['a', 'b', 'c'].map((input) => client.post({ input }));
+    await waitFor(() => model.held() === 3, { what: 'three held model calls' });
+
+    let closed = false;
+    const closing = ctx.app.close().then(() => (closed = true));
+    await waitFor(() => log.lines.some((line) => line.msg === 'waiting for in-flight requests'), {
+      what: 'the app to start draining',
+    });
+    expect(log.lines.find((line) => line.msg === 'waiting for in-flight requests')?.inFlight).toBe(3);
+    model.releaseOne();
+    model.releaseOne();
+    const [first, second] = await Promise.all(inFlight.slice(0, 2));
+    expect([first?.status, second?.status]).toEqual([200, 200]);
+    // One request is still held: the app must not have closed.
+    expect(closed).toBe(false);
+    model.releaseOne();
+    expect((await inFlight[2])?.status).toBe(200);
+    await closing;
+    expect(closed).toBe(true);
   });
 });

@@ -250,10 +250,15 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
     },
     async (request, reply) => {
       // Typed by the schema chosen at start: a string, or the model's JSON value.
-      const { input, ...fields } = request.body as { input: unknown } & WebhookFields;
+      const body = request.body as { input: unknown } & WebhookFields;
+      const { input } = body;
       const prefer = parsePrefer(request.headers.prefer);
       const asyncMode = isAsyncMode(request.headers['async-mode']) || prefer.respondAsync;
-      const webhook = await checkWebhookRequest(fields, asyncMode, webhooks);
+      // Checked (and awaited: it may resolve a host) only when the body names a webhook.
+      const webhook =
+        body.webhook === undefined && body.webhook_events_filter === undefined
+          ? undefined
+          : await checkWebhookRequest(body, asyncMode, webhooks);
       if (asyncMode) {
         const owner =
           request.apiKeyId === null ? undefined : { id: request.apiKeyId, maxJobs: access?.maxJobsPerKey ?? 0 };
