@@ -1,8 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { JobRecord, JobTrace, JobWebhook, Model, ModelIdentity } from '@foretell/shared';
+import type { JobRecord, JobTrace, JobWebhook, LazyAbort, Model, ModelIdentity } from '@foretell/shared';
 import { AppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { JobStore } from './job-store.js';
-import type { LazyAbort } from './lazy-abort.js';
 import type { PredictionMetrics } from './metrics/prediction-metrics.js';
 import type { ReplicaWait } from './replica-wait.js';
 

@@ -29,6 +29,7 @@ export * from './lua/remove-idle-consumers.js';
 export * from './lua/replay-dead-letter.js';
 export * from './lua/retry-job.js';
 export * from './lua/start-jobs.js';
+export * from './lazy-abort.js';
 export * from './process-logger.js';
 export * from './trace-context.js';
 export * from './version.js';

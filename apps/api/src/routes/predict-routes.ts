@@ -2,6 +2,7 @@ import {
   acceptedTraceparent,
   AsyncAcceptedSchema,
   identityOf,
+  LazyAbort,
   MESSAGES,
   PredictionCanceledSchema,
   PredictionFailedSchema,
@@ -19,7 +20,6 @@ import {
   RetryAfterHeader,
   UnauthorizedResponse,
 } from '../http-schemas.js';
-import { LazyAbort } from '../lazy-abort.js';
 import { BEARER_SCHEME } from '../openapi.js';
 import type { PredictionLookup, PredictionService } from '../prediction-service.js';
 import type { Model } from '@foretell/shared';

@@ -32,3 +32,18 @@ describe('LazyAbort onCreate', () => {
     expect(created).toBe(1);
   });
 });
+
+describe('LazyAbort aborted and reason', () => {
+  it('tell whether and why it was aborted without making the controller', () => {
+    let created = 0;
+    const lazy = new LazyAbort(() => (created += 1));
+    expect([lazy.aborted, lazy.reason]).toEqual([false, undefined]);
+    const reason = new Error('canceled');
+    lazy.abort(reason);
+    lazy.abort(new Error('later'));
+    expect([lazy.aborted, lazy.reason]).toEqual([true, reason]);
+    expect(created).toBe(0);
+    expect(lazy.signal.reason).toBe(reason);
+    expect(created).toBe(1);
+  });
+});
