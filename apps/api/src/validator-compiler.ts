@@ -75,6 +75,15 @@ export const typeBoxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schem
       return { error: validator.Errors(reported) as unknown as FastifySchemaValidationError[] };
     }
     const malformed = checkStrings ? malformedString(value) : undefined;
-    return malformed ? { error: [malformed] } : { value };
+    return malformed ? { error: [malformed] } : PASSED;
   };
 };
+
+/**
+ * A pass without a `value`: nothing was converted, so Fastify keeps the part
+ * as it is. Given a `value`, it assigns it back, and for headers that
+ * assignment makes every later `request.headers` read a copy of all the
+ * request's headers (Fastify's getter merges "additional" headers), four
+ * copies per async POST.
+ */
+const PASSED = Object.freeze({});
