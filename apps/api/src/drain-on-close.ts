@@ -53,7 +53,9 @@ export function drainOnClose(
   // not `once` (a response closes once, and `once` wraps the listener each time).
   function onClosed(this: TrackedResponse) {
     const slot = this[SLOT];
+    // Freed once, even if 'close' were ever emitted twice: a slot on the free stack twice would be shared.
     if (slot === undefined) return;
+    this[SLOT] = undefined;
     slots[slot] = undefined;
     free.push(slot);
     if (drained && onlyUploadsLeft()) drained();

@@ -32,6 +32,11 @@ const invalid = (message: string) => new AppError('INVALID_WEBHOOK', message);
  * public addresses only (unless WEBHOOK_ALLOW_PRIVATE). Undefined without one.
  * Throws a 400 that says what is wrong.
  */
+/** Whether a body asks for a webhook at all: the only bodies checkWebhookRequest has work for. */
+export function namesWebhook(fields: WebhookFields): boolean {
+  return fields.webhook !== undefined || fields.webhook_events_filter !== undefined;
+}
+
 export async function checkWebhookRequest(
   fields: WebhookFields,
   asyncMode: boolean,

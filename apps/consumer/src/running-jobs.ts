@@ -1,4 +1,4 @@
-import { LazyAbort } from '@foretell/shared';
+import type { LazyAbort } from '@foretell/shared';
 
 /**
  * Why a job's model call was aborted because a client canceled the job

@@ -27,7 +27,12 @@ import { SECONDS_PATTERN, VISIBLE_ASCII_PATTERN } from '../validation-messages.j
 import { awaitJob } from '../waiting/await-job.js';
 import type { JobNotifier } from '../waiting/job-notifier.js';
 import { parsePrefer } from '../waiting/prefer-header.js';
-import { checkWebhookRequest, type WebhookFields, type WebhookRequestSettings } from '../webhook-request.js';
+import {
+  checkWebhookRequest,
+  namesWebhook,
+  type WebhookFields,
+  type WebhookRequestSettings,
+} from '../webhook-request.js';
 import { cancelRoute } from './cancel-route.js';
 import { eventsRoute } from './events-route.js';
 
@@ -255,10 +260,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
       const prefer = parsePrefer(request.headers.prefer);
       const asyncMode = isAsyncMode(request.headers['async-mode']) || prefer.respondAsync;
       // Checked (and awaited: it may resolve a host) only when the body names a webhook.
-      const webhook =
-        body.webhook === undefined && body.webhook_events_filter === undefined
-          ? undefined
-          : await checkWebhookRequest(body, asyncMode, webhooks);
+      const webhook = namesWebhook(body) ? await checkWebhookRequest(body, asyncMode, webhooks) : undefined;
       if (asyncMode) {
         const owner =
           request.apiKeyId === null ? undefined : { id: request.apiKeyId, maxJobs: access?.maxJobsPerKey ?? 0 };

@@ -6,7 +6,7 @@ const SECRET_PREFIX = 'whsec_';
 const MIN_SECRET_BYTES = 24;
 const MAX_SECRET_BYTES = 64;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const HOW_TO_MAKE_ONE = `make one with: node -e "console.log('whsec_' + crypto.randomBytes(32).toString('base64'))"`;
+const HOW_TO_MAKE_ONE = `make one with: node -p "'whsec_' + crypto.randomBytes(32).toString('base64')"`;
 
 /** A `whsec_<base64>` secret that parseWebhookSecret accepted. */
 export type WebhookSecret = string & { readonly __brand: 'WebhookSecret' };
