@@ -31,7 +31,7 @@ import {
 import { createServiceOutput } from './lib/service-output.mjs';
 import { shutdownRedis, whoHoldsPort } from './lib/stale-redis.mjs';
 import { readStartSettings } from './lib/start-settings.mjs';
-import { buildState, STARTED_PACKAGES } from './lib/up-to-date.mjs';
+import { buildState } from './lib/up-to-date.mjs';
 import { waitForApi } from './lib/wait-for-api.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -136,8 +136,9 @@ async function build() {
     log('build up to date (sources unchanged since the last build)');
     return;
   }
-  log('building');
-  const filters = STARTED_PACKAGES.flatMap((dir) => ['--filter', `./${dir}`]);
+  // Only what changed, and what depends on it: an edit in one app builds that app.
+  log(`building ${state.stale.join(', ')}`);
+  const filters = state.stale.flatMap((dir) => ['--filter', `./${dir}`]);
   await pnpm(['-r', ...filters, 'run', 'build'], { signal: stopRequest.signal });
   state.record();
 }

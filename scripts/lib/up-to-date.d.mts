@@ -13,8 +13,13 @@ export const STARTED_PACKAGES: readonly string[];
 /** Whether the installed dependencies are those of the lockfile and manifests. */
 export function installState(root: string): StepState;
 
-/** Whether the `dist` of STARTED_PACKAGES is the recorded build of their current sources. */
-export function buildState(root: string): StepState;
+/** A build step: also which packages it must build (in build order), none when it may be skipped. */
+export interface BuildState extends StepState {
+  readonly stale: readonly string[];
+}
+
+/** Whether the `dist` of STARTED_PACKAGES is the recorded build of their current sources, and which are not. */
+export function buildState(root: string): BuildState;
 
 /** Whether the bench's `dist` is the recorded build of its current sources. */
-export function benchBuildState(root: string): StepState;
+export function benchBuildState(root: string): BuildState;

@@ -96,40 +96,61 @@ export function installState(root) {
   return { isUpToDate, record: () => writeState(root, 'install', { stamp }) };
 }
 
-function buildOutputs(root, packages) {
-  return hashFiles(
-    root,
-    packages.flatMap((dir) => filesUnder(root, `${dir}/dist`)),
-  );
-}
-
-/**
- * Whether the `dist` of `packages` is the build of their current sources:
- * the recorded build read the same inputs (sources, package manifests,
- * tsconfig files, the lockfile, the compiler's version) and its outputs are
- * still there unchanged. Compute it before building: `record()` then stores
- * the inputs as they were when the build began, so a source edited during the
- * build makes the next run build again.
- */
-function packagesBuildState(root, packages, name) {
+/** One package's build: the inputs it read and the outputs it wrote, as recorded, against the current ones. */
+function packageBuildState(root, dir) {
   const inputs = hashFiles(root, [
     'tsconfig.base.json',
     'pnpm-lock.yaml',
     'node_modules/typescript/package.json',
-    ...packages.flatMap((dir) => [
-      `${dir}/package.json`,
-      `${dir}/tsconfig.build.json`,
-      ...filesUnder(root, `${dir}/src`),
-    ]),
+    `${dir}/package.json`,
+    `${dir}/tsconfig.build.json`,
+    ...filesUnder(root, `${dir}/src`),
   ]);
+  const outputs = () => hashFiles(root, filesUnder(root, `${dir}/dist`));
+  const name = `build-${dir.replaceAll('/', '-')}`;
   const recorded = readState(root, name);
-  const isUpToDate = recorded?.inputs === inputs && recorded.outputs === buildOutputs(root, packages);
-  return { isUpToDate, record: () => writeState(root, name, { inputs, outputs: buildOutputs(root, packages) }) };
+  const isUpToDate = recorded?.inputs === inputs && recorded.outputs === outputs();
+  return { isUpToDate, record: () => writeState(root, name, { inputs, outputs: outputs() }) };
+}
+
+/** The folders, among `dirs`, of the workspace packages that `dir`'s manifest depends on. */
+function workspaceDependencies(root, dir, dirs) {
+  const manifest = (folder) => JSON.parse(readFileSync(join(root, folder, 'package.json'), 'utf8'));
+  const { dependencies = {}, devDependencies = {} } = manifest(dir);
+  const names = new Set(Object.keys({ ...dependencies, ...devDependencies }));
+  return dirs.filter((other) => other !== dir && names.has(manifest(other).name));
+}
+
+/**
+ * Which of `packages` (in build order) must be built: those whose own
+ * inputs (sources, manifest, tsconfig files, the lockfile, the compiler's
+ * version) or outputs differ from their recorded build, and those that
+ * depend on one of them. Each is recorded apart, so an edit in one app
+ * rebuilds that app alone, not all three (tsc's start, most of a build, is
+ * paid per package). A dependent is rebuilt with what it depends on: its
+ * JavaScript would not change (isolated modules), but its types are checked
+ * against the new ones. Compute it before building: `record()` then stores
+ * the inputs as they were when the build began, so a source edited during
+ * the build makes the next run build again.
+ */
+function packagesBuildState(root, packages) {
+  const states = packages.map((dir) => ({ dir, ...packageBuildState(root, dir) }));
+  const stale = [];
+  for (const { dir, isUpToDate } of states) {
+    if (!isUpToDate || workspaceDependencies(root, dir, stale).length > 0) stale.push(dir);
+  }
+  return {
+    isUpToDate: stale.length === 0,
+    stale,
+    record: () => {
+      for (const state of states) state.record();
+    },
+  };
 }
 
 /** Whether the `dist` of STARTED_PACKAGES (what `npm start` runs) is the build of their current sources. */
 export function buildState(root) {
-  return packagesBuildState(root, STARTED_PACKAGES, 'build');
+  return packagesBuildState(root, STARTED_PACKAGES);
 }
 
 /**
@@ -138,5 +159,5 @@ export function buildState(root) {
  * up to date.
  */
 export function benchBuildState(root) {
-  return packagesBuildState(root, ['bench'], 'bench-build');
+  return packagesBuildState(root, ['bench']);
 }

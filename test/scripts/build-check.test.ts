@@ -32,7 +32,9 @@ async function recordedTree(): Promise<string> {
   await put(root, 'node_modules/typescript/package.json', '{"version":"6.0.3"}');
   await put(root, 'tsconfig.base.json', '{}');
   for (const pkg of ['packages/shared', 'apps/api', 'apps/consumer']) {
-    await put(root, `${pkg}/package.json`, `{"name":"${pkg}"}`);
+    // The apps depend on the shared package, as the real ones do.
+    const dependencies = pkg === 'packages/shared' ? {} : { 'packages/shared': 'workspace:*' };
+    await put(root, `${pkg}/package.json`, JSON.stringify({ name: pkg, dependencies }));
     await put(root, `${pkg}/tsconfig.build.json`, '{}');
     await put(root, `${pkg}/src/index.ts`, 'export const answer = 42;\n');
     await put(root, `${pkg}/dist/index.js`, 'export const answer = 42;\n');
@@ -68,5 +70,40 @@ describe('the test setup (build-check.ts)', () => {
     expect(() => assertBuildRecorded(root)).toThrow(
       'dependencies are not the recorded install of the lockfile: run `npm test` (it installs and builds)',
     );
+  });
+});
+
+describe("npm start's build (up-to-date.mjs)", () => {
+  it('builds nothing when nothing changed', async () => {
+    const root = await recordedTree();
+    expect(buildState(root)).toMatchObject({ isUpToDate: true, stale: [] });
+  });
+
+  it('builds only the app whose source changed', async () => {
+    const root = await recordedTree();
+    await put(root, 'apps/consumer/src/index.ts', 'export const answer = 43;\n');
+    expect(buildState(root)).toMatchObject({ isUpToDate: false, stale: ['apps/consumer'] });
+  });
+
+  it('builds what depends on a changed package too, in build order', async () => {
+    const root = await recordedTree();
+    await put(root, 'packages/shared/src/index.ts', 'export const answer = 43;\n');
+    expect(buildState(root).stale).toEqual(['packages/shared', 'apps/api', 'apps/consumer']);
+  });
+
+  it('builds every package when an input they all read changed', async () => {
+    const root = await recordedTree();
+    await put(root, 'tsconfig.base.json', '{"compilerOptions":{}}');
+    expect(buildState(root).stale).toEqual(['packages/shared', 'apps/api', 'apps/consumer']);
+  });
+
+  it('rebuilds a package whose dist was changed, and records each build apart', async () => {
+    const root = await recordedTree();
+    await put(root, 'apps/api/dist/index.js', 'export const answer = 0;\n');
+    const state = buildState(root);
+    expect(state.stale).toEqual(['apps/api']);
+    await put(root, 'apps/api/dist/index.js', 'export const answer = 42;\n');
+    state.record();
+    expect(buildState(root)).toMatchObject({ isUpToDate: true, stale: [] });
   });
 });
