@@ -43,8 +43,15 @@ interface LiveResponse {
 
 /** Clicks Execute and reads the server response the UI shows. */
 async function execute(op: Locator): Promise<LiveResponse> {
-  await op.locator('.execute').click();
   const live = op.locator('.live-responses-table');
+  // A response shown already (an earlier Execute) is cleared first: read at once
+  // after the click, on a loaded machine, it could pass for the new one.
+  const clear = op.locator('.btn-clear');
+  if ((await clear.count()) > 0) {
+    await clear.click();
+    await live.waitFor({ state: 'detached' });
+  }
+  await op.locator('.execute').click();
   const status = live.locator('tbody .response-col_status');
   await status.waitFor();
   const body = live.locator('.response-col_description .highlight-code .microlight').first();
