@@ -33,6 +33,27 @@ export default tseslint.config(
     },
   },
   {
+    // The apps' and the shared package's code loads TypeBox's runtime from one
+    // bundled module (packages/shared/src/typebox.ts says why); types may come
+    // from 'typebox' itself, since they are erased.
+    files: ['apps/*/src/**/*.ts', 'packages/shared/src/**/*.ts'],
+    ignores: ['packages/shared/src/typebox.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^typebox(/.*)?$',
+              allowTypeImports: true,
+              message: "Import TypeBox's runtime from '@foretell/shared' (or './typebox.js' in the shared package).",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Plain-Node scripts and configs: not type-checked, may print.
     files: ['**/*.mjs', 'eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,

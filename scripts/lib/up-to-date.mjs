@@ -105,6 +105,8 @@ function packageBuildState(root, dir) {
     `${dir}/package.json`,
     `${dir}/tsconfig.build.json`,
     ...filesUnder(root, `${dir}/src`),
+    // A package's own build steps after tsc (the shared package bundles TypeBox).
+    ...filesUnder(root, `${dir}/scripts`),
   ]);
   const outputs = () => hashFiles(root, filesUnder(root, `${dir}/dist`));
   const name = `build-${dir.replaceAll('/', '-')}`;
@@ -123,8 +125,8 @@ function workspaceDependencies(root, dir, dirs) {
 
 /**
  * Which of `packages` (in build order) must be built: those whose own
- * inputs (sources, manifest, tsconfig files, the lockfile, the compiler's
- * version) or outputs differ from their recorded build, and those that
+ * inputs (sources, build scripts, manifest, tsconfig files, the lockfile,
+ * the compiler's version) or outputs differ from their recorded build, and those that
  * depend on one of them. Each is recorded apart, so an edit in one app
  * rebuilds that app alone, not all three (tsc's start, most of a build, is
  * paid per package). A dependent is rebuilt with what it depends on: its

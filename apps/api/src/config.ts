@@ -6,8 +6,9 @@ import {
   TracingConfigProperties,
   WebhookConfigProperties,
   webhookSecretCheck,
+  Type,
 } from '@foretell/shared';
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
 import { accessConfigCheck } from './auth/access-config.js';
 import { httpTimeoutsCheck } from './http-timeouts-check.js';
 import { replicaWaitCheck } from './replica-wait.js';

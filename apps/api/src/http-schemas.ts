@@ -1,5 +1,5 @@
-import { ErrorSchema } from '@foretell/shared';
-import { Type, type TSchema } from 'typebox';
+import { ErrorSchema, Type } from '@foretell/shared';
+import type { TSchema } from 'typebox';
 
 /** An error response of the catalogue, documented with an example body. */
 export function errorResponse(description: string, example: { error: string; code?: string }): TSchema {

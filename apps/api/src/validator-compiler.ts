@@ -1,6 +1,6 @@
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import type { TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
+import { Compile } from '@foretell/shared';
 
 /**
  * The first string property of a body that is not well-formed UTF-16 (a lone

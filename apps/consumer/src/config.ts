@@ -7,8 +7,9 @@ import {
   WebhookConfigProperties,
   webhookSecretCheck,
   type ConfigCheck,
+  Type,
 } from '@foretell/shared';
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
 import { WebhookDeliveryConfigProperties } from './webhooks/webhook-config.js';
 
 export const ConsumerConfigSchema = Type.Object({

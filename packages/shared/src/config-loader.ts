@@ -1,5 +1,5 @@
-import { Type, type Static, type TObject, type TProperties, type TSchema } from 'typebox';
-import { Value } from 'typebox/value';
+import type { Static, TObject, TProperties, TSchema } from 'typebox';
+import { Type, Value } from './typebox.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

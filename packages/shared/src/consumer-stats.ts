@@ -1,5 +1,5 @@
-import { Type, type Static } from 'typebox';
-import { Compile } from 'typebox/compile';
+import type { Static } from 'typebox';
+import { Type, Compile } from './typebox.js';
 
 /**
  * A consumer's cumulative counts since it started, as it writes them to its

@@ -44,6 +44,6 @@ export * from './tracing/traced-redis.js';
 export * from './tracing/tracing-config.js';
 export type * from './tracing/tracing.js';
 // TypeBox's builder, for models that declare schemas (`import { Type } from '@foretell/shared'`).
-export { Type } from 'typebox';
+export { Compile, Type, Value } from './typebox.js';
 export * from './lua/claim-webhooks.js';
 export * from './lua/settle-webhook.js';

@@ -1,5 +1,5 @@
-import { Type, type Static } from 'typebox';
-import { Compile } from 'typebox/compile';
+import type { Static } from 'typebox';
+import { Type, Compile } from './typebox.js';
 import { OwnerIdSchema } from './job-record.js';
 import { PredictionIdSchema, PredictRequestSchema } from './prediction-schemas.js';
 import { RequestIdSchema, TraceparentSchema } from './trace-context.js';

@@ -1,5 +1,5 @@
-import { Type, type Static } from 'typebox';
-import { Compile } from 'typebox/compile';
+import type { Static } from 'typebox';
+import { Type, Compile } from './typebox.js';
 import { MODEL_REF_PATTERN } from './model-identity.js';
 import { RequestIdSchema, TraceparentSchema } from './trace-context.js';
 

@@ -1,5 +1,5 @@
 import type { TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
+import { Compile } from './typebox.js';
 import type { BatchSettings } from './model-batcher.js';
 import type { JsonSchema, Model, ModelDefinition, ModelSchemas, PredictOptions } from './model.js';
 

@@ -1,4 +1,5 @@
-import { Type, type Static, type TSchema } from 'typebox';
+import type { Static, TSchema } from 'typebox';
+import { Type } from './typebox.js';
 import type { ModelSchemas } from './model.js';
 import { WEBHOOK_EVENTS } from './webhooks/webhook-delivery.js';
 import { MAX_WEBHOOK_URL_LENGTH } from './webhooks/webhook-target.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type } from '@foretell/shared';
 import type { AccessControl } from '../auth/access-control.js';
 import { AppError } from '../errors.js';
 

@@ -1,5 +1,5 @@
-import { JobStatusSchema } from '@foretell/shared';
-import { Type, type Static } from 'typebox';
+import { JobStatusSchema, Type } from '@foretell/shared';
+import type { Static } from 'typebox';
 
 // What the dashboard's JSON endpoints answer. Every list has its cap in the
 // schema: the answers stay small however many consumers or dead letters there are.

@@ -1,7 +1,8 @@
 import type { RedisKeys } from '@foretell/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
-import { Type, type TSchema } from 'typebox';
+import type { TSchema } from 'typebox';
+import { Type } from '@foretell/shared';
 import type { AccessControl } from '../auth/access-control.js';
 import { errorResponse, RedisUnavailableResponse, RetryAfterHeader, UnauthorizedResponse } from '../http-schemas.js';
 import type { JobStore } from '../job-store.js';

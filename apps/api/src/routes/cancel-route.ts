@@ -1,6 +1,6 @@
-import { CancelAcceptedSchema, CancelRefusedSchema, MESSAGES } from '@foretell/shared';
+import { CancelAcceptedSchema, CancelRefusedSchema, MESSAGES, Type } from '@foretell/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from 'typebox';
+import type { TSchema } from 'typebox';
 import { errorResponse, headersTooLarge, RedisUnavailableResponse, requestTimeout } from '../http-schemas.js';
 import type { PredictionService } from '../prediction-service.js';
 

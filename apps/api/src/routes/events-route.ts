@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
-import { MESSAGES } from '@foretell/shared';
+import { MESSAGES, Type } from '@foretell/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from 'typebox';
+import type { TSchema } from 'typebox';
 import { AppError, StoreUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../errors.js';
 import { errorResponse, RetryAfterHeader } from '../http-schemas.js';
 import type { PredictionService } from '../prediction-service.js';

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { FORETELL_VERSION } from '@foretell/shared';
-import { Type } from 'typebox';
+import { FORETELL_VERSION, Type } from '@foretell/shared';
 import { AppError } from '../errors.js';
 import { errorResponse, RetryAfterHeader } from '../http-schemas.js';
 import type { JobStore } from '../job-store.js';

@@ -8,9 +8,10 @@ import {
   PredictionFailedSchema,
   predictionSchemasFor,
   type ModelIdentity,
+  Type,
 } from '@foretell/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from 'typebox';
+import type { TSchema } from 'typebox';
 import type { AccessControl } from '../auth/access-control.js';
 import {
   errorResponse,

@@ -8,8 +8,9 @@ import {
   WebhookConfigProperties,
   webhookSecretCheck,
   type WebhookSecret,
+  Type,
 } from '@foretell/shared';
-import { Type, type Static, type TProperties } from 'typebox';
+import type { Static, TProperties } from 'typebox';
 
 /** How a consumer delivers: spread into ConsumerConfigSchema beside the shared WebhookConfigProperties. */
 export const WebhookDeliveryConfigProperties = {

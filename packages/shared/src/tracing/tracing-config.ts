@@ -1,4 +1,5 @@
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../typebox.js';
 
 const OTLP_URL = '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$';
 

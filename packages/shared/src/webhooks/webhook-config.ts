@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type } from '../typebox.js';
 import type { ConfigCheck } from '../config-loader.js';
 import { parseWebhookSecret } from './webhook-secret.js';
 

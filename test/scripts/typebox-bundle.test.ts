@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../support/build-check.js';
+
+// Every process loads TypeBox's runtime from the shared package's bundle
+// (packages/shared/src/typebox.ts): its ~700 modules, loaded one by one, were
+// a third of an API's start. Checked on the build, where the processes run:
+// a module imported in a fresh Node process, with a resolve hook that lists
+// what it loads from TypeBox's own package.
+
+const FIXTURE = join(ROOT, 'test/fixtures/modules-loaded.mjs');
+
+async function typeboxModulesLoadedBy(file: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, file, '/typebox/'], { cwd: ROOT });
+  return JSON.parse(stdout) as string[];
+}
+
+describe("TypeBox's runtime, bundled once", () => {
+  it('is what the lister sees when a module imports TypeBox itself', async () => {
+    // The control: without the bundle, the hook reports TypeBox's own modules.
+    const typebox = realpathSync(join(ROOT, 'packages/shared/node_modules/typebox'));
+    expect((await typeboxModulesLoadedBy(join(typebox, 'build/compile/index.mjs'))).length).toBeGreaterThan(100);
+  });
+
+  // What the apps' entry points import (server.js and main.js would start an app when imported).
+  it.each([
+    'apps/api/dist/app.js',
+    'apps/api/dist/config.js',
+    'apps/consumer/dist/config.js',
+    'apps/consumer/dist/stream-consumer.js',
+    'apps/consumer/dist/webhooks/webhook-config.js',
+    'apps/consumer/dist/cli/cli-session.js',
+  ])('%s loads none of its modules from the typebox package', async (entry) => {
+    expect(await typeboxModulesLoadedBy(join(ROOT, entry))).toEqual([]);
+  });
+
+  it('exports a working builder, compiler and value checker', async () => {
+    const bundle = (await import(join(ROOT, 'packages/shared/dist/typebox.js'))) as typeof import('@foretell/shared');
+    const schema = bundle.Type.Object({ input: bundle.Type.String() });
+    expect(bundle.Compile(schema).Check({ input: 'a' })).toBe(true);
+    expect(bundle.Value.Check(schema, { input: 1 })).toBe(false);
+  });
+});
