@@ -92,10 +92,13 @@ export const REDIS_SERVER = {
   hint: 'install Redis ≥ 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or set REDIS_URL.',
 };
 
+// Chromium's headless shell first: the browser tests drive pages only, and it
+// runs them on about a third less CPU than the full browser in headless mode.
+// A full Chromium already installed does the job too.
 export const CHROMIUM = {
-  commands: ['chromium', 'chromium-browser', 'google-chrome'],
-  aptPackage: 'chromium',
-  hint: 'install Chromium for the Swagger UI test (Debian/Ubuntu: sudo apt-get install chromium), or set CHROMIUM_PATH.',
+  commands: ['chromium-headless-shell', 'chromium', 'chromium-browser', 'google-chrome'],
+  aptPackage: 'chromium-headless-shell',
+  hint: 'install Chromium for the browser tests (Debian/Ubuntu: sudo apt-get install chromium-headless-shell, or chromium), or set CHROMIUM_PATH.',
 };
 
 /** A warning on stderr, in yellow on a terminal: the run goes on. */
