@@ -6,8 +6,10 @@ const resolve = {
   alias: { '@foretell/shared': fileURLToPath(new URL('./packages/shared/src/index.ts', import.meta.url)) },
 };
 
-/** Files that start processes, or replace a module (vi.mock): each runs in a fresh worker. */
-const ISOLATED = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts', 'apps/api/test/api-keys-compare.test.ts'];
+/** Files that start processes or a browser: they wait the longest. */
+const PROCESS_FILES = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts'];
+/** Files that replace a module (vi.mock): each runs in a fresh worker, so the replacement stays theirs. */
+const MOCKING = ['apps/api/test/api-keys-compare.test.ts'];
 
 // One redis-server for each project's files (set per project: a root
 // globalSetup would also run for the root, which runs no tests); it first
@@ -26,13 +28,15 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Vitest queues the projects' files in the order of their names: the
-    // isolated files, which wait on processes the longest, go first, and the
-    // short in-process ones fill the gaps and the end.
+    // files of `processes`, which wait on processes the longest, go first, and
+    // the short in-process ones of `shared` fill the gaps and the end.
     //
-    // The other files share their workers' modules (`isolate: false`): each
-    // file no longer imports Fastify, ioredis and the app anew, which took a
-    // third of the run's CPU. They build their own apps, connections and key
-    // prefixes, and close them; nothing in them changes a module's state.
+    // Files share their workers' modules (`isolate: false`) unless they mock
+    // one: each file no longer imports vitest, Fastify, ioredis and the app
+    // anew, which took a third of the run's CPU (and, for the files that
+    // start processes, 50 of their 100 s of CPU). They build their own apps,
+    // processes, connections and key prefixes, and close them; nothing in
+    // them changes a module's state.
     projects: [
       {
         extends: true,
@@ -44,12 +48,13 @@ export default defineConfig({
             'test/**/*.test.ts',
             'bench/test/**/*.test.ts',
           ],
-          exclude: ISOLATED,
+          exclude: [...PROCESS_FILES, ...MOCKING],
           isolate: false,
           globalSetup,
         },
       },
-      { extends: true, test: { name: 'isolated', include: ISOLATED, globalSetup } },
+      { extends: true, test: { name: 'processes', include: PROCESS_FILES, isolate: false, globalSetup } },
+      { extends: true, test: { name: 'mocking', include: MOCKING, globalSetup } },
     ],
   },
 });
