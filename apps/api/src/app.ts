@@ -10,7 +10,12 @@ import {
   type Tracing,
 } from '@foretell/shared';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import { installAccessControl } from './auth/access-control.js';
 import type { ApiConfig } from './config.js';
@@ -94,6 +99,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return (await buildAppWithNotifier(deps)).app;
 }
 
+type ValidatorFactory = NonNullable<
+  NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']
+>;
+// Fastify types the factory for Ajv's compilers; ours checks the same route schemas.
+const typeBoxValidatorFactory = (() => typeBoxValidatorCompiler) as unknown as ValidatorFactory;
+
 /** buildApp, with the app's job notifier too (tests count its waiters). */
 export async function buildAppWithNotifier({
   config,
@@ -127,6 +138,10 @@ export async function buildAppWithNotifier({
     // X-Request-Id is read by requestIdOf, which refuses what is not a safe id; Fastify would take any value.
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // Our TypeBox check validates every part (set below for the app): named
+    // here too, it keeps Fastify from loading and setting up Ajv for a
+    // validator it would never use, about 5% of every start's CPU.
+    schemaController: { compilersFactory: { buildValidator: typeBoxValidatorFactory } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app, config);
   if (tracing) installHttpSpans(app, tracing);

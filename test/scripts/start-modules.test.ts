@@ -5,19 +5,22 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/build-check.js';
 
-// Every process loads TypeBox's runtime from the shared package's bundle
-// (packages/shared/src/typebox.ts): its ~700 modules, loaded one by one, were
-// a third of an API's start. Checked on the build, where the processes run:
-// a module imported in a fresh Node process, with a resolve hook that lists
-// what it loads from TypeBox's own package.
+// What the processes load as they start, which the end-to-end tests pay for
+// a hundred times a run and every deployment once per process. Checked on
+// the build, where the processes run, each in a fresh Node process.
 
 const FIXTURE = join(ROOT, 'test/fixtures/modules-loaded.mjs');
+const APP_FIXTURE = join(ROOT, 'test/fixtures/app-cjs-modules.mjs');
 
 async function typeboxModulesLoadedBy(file: string): Promise<string[]> {
   const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, file, '/typebox/'], { cwd: ROOT });
   return JSON.parse(stdout) as string[];
 }
 
+// Every process loads TypeBox's runtime from the shared package's bundle
+// (packages/shared/src/typebox.ts): its ~700 modules, loaded one by one, were
+// a third of an API's start. A resolve hook lists what a module loads from
+// TypeBox's own package.
 describe("TypeBox's runtime, bundled once", () => {
   it('is what the lister sees when a module imports TypeBox itself', async () => {
     // The control: without the bundle, the hook reports TypeBox's own modules.
@@ -42,5 +45,17 @@ describe("TypeBox's runtime, bundled once", () => {
     const schema = bundle.Type.Object({ input: bundle.Type.String() });
     expect(bundle.Compile(schema).Check({ input: 'a' })).toBe(true);
     expect(bundle.Value.Check(schema, { input: 1 })).toBe(false);
+  });
+});
+
+describe('the API app', () => {
+  it("does not load Ajv's validator compiler, which it never uses (its TypeBox check validates)", async () => {
+    const loaded = async (needle: string) => {
+      const { stdout } = await promisify(execFile)(process.execPath, [APP_FIXTURE, needle], { cwd: ROOT });
+      return JSON.parse(stdout) as string[];
+    };
+    // The control: the app did load Fastify's own CommonJS modules, which the fixture lists.
+    expect((await loaded('/fastify/lib/')).length).toBeGreaterThan(10);
+    expect(await loaded('@fastify/ajv-compiler')).toEqual([]);
   });
 });
