@@ -12,10 +12,12 @@ import { ROOT } from '../support/build-check.js';
 const FIXTURE = join(ROOT, 'test/fixtures/modules-loaded.mjs');
 const APP_FIXTURE = join(ROOT, 'test/fixtures/app-cjs-modules.mjs');
 
-async function typeboxModulesLoadedBy(file: string): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, file, '/typebox/'], { cwd: ROOT });
+async function modulesLoadedBy(file: string, needle: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, file, needle], { cwd: ROOT });
   return JSON.parse(stdout) as string[];
 }
+
+const typeboxModulesLoadedBy = (file: string) => modulesLoadedBy(file, '/typebox/');
 
 // Every process loads TypeBox's runtime from the shared package's bundle
 // (packages/shared/src/typebox.ts): its ~700 modules, loaded one by one, were
@@ -45,6 +47,14 @@ describe("TypeBox's runtime, bundled once", () => {
     const schema = bundle.Type.Object({ input: bundle.Type.String() });
     expect(bundle.Compile(schema).Check({ input: 'a' })).toBe(true);
     expect(bundle.Value.Check(schema, { input: 1 })).toBe(false);
+  });
+});
+
+describe('the model pool', () => {
+  it('is loaded, piscina with it, only when the model runs in worker threads', async () => {
+    // The control: the pool's own module does load piscina.
+    expect(await modulesLoadedBy(join(ROOT, 'packages/shared/dist/model-pool.js'), '/piscina/')).not.toEqual([]);
+    expect(await modulesLoadedBy(join(ROOT, 'packages/shared/dist/index.js'), '/piscina/')).toEqual([]);
   });
 });
 

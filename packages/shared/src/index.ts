@@ -8,7 +8,6 @@ export * from './model-batcher.js';
 export * from './model-codec.js';
 export * from './model-identity.js';
 export * from './model-loader.js';
-export { workerCount } from './model-pool.js';
 export * from './model.js';
 export * from './prediction-schemas.js';
 export * from './redis-keys.js';

@@ -1,10 +1,20 @@
 import { createRequire, register } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMockModel } from './mock-model.js';
 import { batchingPredict, type BatchSettings } from './model-batcher.js';
 import { onText, schemaFault, schemasOf, servesInBatches, type ValuePredict } from './model-codec.js';
 import type { CreateModelOptions, Model, ModelDefinition } from './model.js';
+
+/**
+ * MODEL_WORKERS as configured (`auto`, or a count) as a number of threads.
+ * Here, not in model-pool.ts: that module (and piscina with it) is loaded
+ * only when there are threads to run.
+ */
+export function workerCount(value: string): number {
+  return value === 'auto' ? availableParallelism() : Number(value);
+}
 
 export interface ModelSettings {
   readonly MODEL_MODULE: string;

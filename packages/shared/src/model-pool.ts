@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { batchingPredict } from './model-batcher.js';
@@ -17,11 +16,6 @@ import {
 
 // How long close() waits for the threads' copies to close before it ends them anyway.
 const THREAD_CLOSE_TIMEOUT_MS = 10_000;
-
-/** MODEL_WORKERS as configured (`auto`, or a count) as a number of threads. */
-export function workerCount(value: string): number {
-  return value === 'auto' ? availableParallelism() : Number(value);
-}
 
 function rebuildError(serialized: SerializedError): Error {
   const error = new Error(serialized.message);
