@@ -59,7 +59,7 @@ describe('the model pool', () => {
 });
 
 describe('the API app', () => {
-  it("does not load Ajv's validator compiler, which it never uses (its TypeBox check validates)", async () => {
+  it("loads neither Ajv's validator compiler, which it never uses, nor (without API keys) the rate limiter", async () => {
     const loaded = async (needle: string) => {
       const { stdout } = await promisify(execFile)(process.execPath, [APP_FIXTURE, needle], { cwd: ROOT });
       return JSON.parse(stdout) as string[];
@@ -67,5 +67,7 @@ describe('the API app', () => {
     // The control: the app did load Fastify's own CommonJS modules, which the fixture lists.
     expect((await loaded('/fastify/lib/')).length).toBeGreaterThan(10);
     expect(await loaded('@fastify/ajv-compiler')).toEqual([]);
+    // Nor, without API keys, the rate limiter's library.
+    expect(await loaded('rate-limiter-flexible')).toEqual([]);
   });
 });

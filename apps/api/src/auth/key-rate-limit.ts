@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
 
 /** One window of `RATE_LIMIT_PER_MINUTE`. */
@@ -22,19 +21,27 @@ export interface KeyRateLimit {
  * synchronous predictions, which need no Redis, stay limited and served.
  */
 export function createKeyRateLimit(redis: Redis, counterPrefix: string, perMinute: number): KeyRateLimit {
-  const limiter = new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: counterPrefix,
-    points: perMinute,
-    duration: WINDOW_SECONDS,
-    inMemoryBlockOnConsumed: perMinute + 1,
-    // Not connected: straight to the insurance limiter instead of an error per request.
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: WINDOW_SECONDS }),
-  });
+  // Imported here, as the limit is set up: an API without rate limits never
+  // loads the module (a few dozen files, at every start).
+  const loaded = import('rate-limiter-flexible').then(({ RateLimiterMemory, RateLimiterRedis, RateLimiterRes }) => ({
+    RateLimiterRes,
+    limiter: new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: counterPrefix,
+      points: perMinute,
+      duration: WINDOW_SECONDS,
+      inMemoryBlockOnConsumed: perMinute + 1,
+      // Not connected: straight to the insurance limiter instead of an error per request.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: WINDOW_SECONDS }),
+    }),
+  }));
+  // A failed import is reported by each consume(), not as an unhandled rejection meanwhile.
+  loaded.catch(() => undefined);
 
   return {
     async consume(keyId) {
+      const { limiter, RateLimiterRes } = await loaded;
       try {
         await limiter.consume(keyId);
       } catch (refusal) {
