@@ -66,12 +66,17 @@ function which(command) {
   return found.status === 0 ? found.stdout.trim() : undefined;
 }
 
+/** The path of the first of `commands` on PATH (in their order of preference), or undefined. */
+export function findSystemCommand({ commands }) {
+  return commands.map(which).find(Boolean);
+}
+
 /**
  * The path of a system command, installing its Debian package with apt-get
  * when this runs as root; otherwise fails with one line saying how to get it.
  */
 export async function ensureSystemCommand({ commands, aptPackage, hint }) {
-  const findIt = () => commands.map(which).find(Boolean);
+  const findIt = () => findSystemCommand({ commands });
   let path = findIt();
   if (path) return path;
   const isRoot = process.getuid?.() === 0;

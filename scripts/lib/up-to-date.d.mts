@@ -7,9 +7,6 @@ export interface StepState {
   readonly record: () => void;
 }
 
-/** What `npm start` runs, built in this order. */
-export const STARTED_PACKAGES: readonly string[];
-
 /** Whether the installed dependencies are those of the lockfile and manifests. */
 export function installState(root: string): StepState;
 
@@ -18,7 +15,7 @@ export interface BuildState extends StepState {
   readonly stale: readonly string[];
 }
 
-/** Whether the `dist` of STARTED_PACKAGES is the recorded build of their current sources, and which are not. */
+/** Whether the `dist` of what `npm start` runs is the recorded build of their current sources, and which are not. */
 export function buildState(root: string): BuildState;
 
 /** Whether the bench's `dist` is the recorded build of its current sources. */

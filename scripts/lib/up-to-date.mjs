@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 
 const STATE_DIR = 'node_modules/.cache/foretell-start';
 /** What `npm start` runs, built in this order (`pnpm -r` follows the dependencies). */
-export const STARTED_PACKAGES = ['packages/shared', 'apps/api', 'apps/consumer'];
+const STARTED_PACKAGES = ['packages/shared', 'apps/api', 'apps/consumer'];
 
 function filesUnder(root, dir) {
   const path = join(root, dir);
@@ -96,31 +96,34 @@ export function installState(root) {
   return { isUpToDate, record: () => writeState(root, 'install', { stamp }) };
 }
 
-/** One package's build: the inputs it read and the outputs it wrote, as recorded, against the current ones. */
+/**
+ * One package's build: the inputs it read and the outputs it wrote, as
+ * recorded, against the current ones; and, from its manifest, the names of
+ * the packages it depends on.
+ */
 function packageBuildState(root, dir) {
+  const manifestFile = `${dir}/package.json`;
   const inputs = hashFiles(root, [
     'tsconfig.base.json',
     'pnpm-lock.yaml',
     'node_modules/typescript/package.json',
-    `${dir}/package.json`,
+    manifestFile,
     `${dir}/tsconfig.build.json`,
     ...filesUnder(root, `${dir}/src`),
     // A package's own build steps after tsc (the shared package bundles TypeBox).
     ...filesUnder(root, `${dir}/scripts`),
   ]);
+  const { name, dependencies = {}, devDependencies = {} } = JSON.parse(readFileSync(join(root, manifestFile), 'utf8'));
   const outputs = () => hashFiles(root, filesUnder(root, `${dir}/dist`));
-  const name = `build-${dir.replaceAll('/', '-')}`;
-  const recorded = readState(root, name);
+  const stateName = `build-${dir.replaceAll('/', '-')}`;
+  const recorded = readState(root, stateName);
   const isUpToDate = recorded?.inputs === inputs && recorded.outputs === outputs();
-  return { isUpToDate, record: () => writeState(root, name, { inputs, outputs: outputs() }) };
-}
-
-/** The folders, among `dirs`, of the workspace packages that `dir`'s manifest depends on. */
-function workspaceDependencies(root, dir, dirs) {
-  const manifest = (folder) => JSON.parse(readFileSync(join(root, folder, 'package.json'), 'utf8'));
-  const { dependencies = {}, devDependencies = {} } = manifest(dir);
-  const names = new Set(Object.keys({ ...dependencies, ...devDependencies }));
-  return dirs.filter((other) => other !== dir && names.has(manifest(other).name));
+  return {
+    name,
+    dependsOn: new Set(Object.keys({ ...dependencies, ...devDependencies })),
+    isUpToDate,
+    record: () => writeState(root, stateName, { inputs, outputs: outputs() }),
+  };
 }
 
 /**
@@ -138,12 +141,12 @@ function workspaceDependencies(root, dir, dirs) {
 function packagesBuildState(root, packages) {
   const states = packages.map((dir) => ({ dir, ...packageBuildState(root, dir) }));
   const stale = [];
-  for (const { dir, isUpToDate } of states) {
-    if (!isUpToDate || workspaceDependencies(root, dir, stale).length > 0) stale.push(dir);
+  for (const state of states) {
+    if (!state.isUpToDate || stale.some(({ name }) => state.dependsOn.has(name))) stale.push(state);
   }
   return {
     isUpToDate: stale.length === 0,
-    stale,
+    stale: stale.map(({ dir }) => dir),
     record: () => {
       for (const state of states) state.record();
     },

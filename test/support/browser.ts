@@ -1,15 +1,12 @@
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, findSystemCommand } from '../../scripts/lib/run.mjs';
 
 /**
- * Debian's Chromium, its headless shell when installed (`npm test` installs
- * that: a third less CPU for the same pages); Playwright's own browsers are
+ * The Chromium `npm test` would use (CHROMIUM_PATH, else the first found of
+ * run.mjs's list, its headless shell first); Playwright's own browsers are
  * never downloaded.
  */
-export const CHROMIUM_PATH =
-  process.env.CHROMIUM_PATH ||
-  ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((path) => existsSync(path)) ||
-  '/usr/bin/chromium';
+export const CHROMIUM_PATH: string = process.env.CHROMIUM_PATH || findSystemCommand(CHROMIUM) || '/usr/bin/chromium';
 
 const CHROMIUM_ARGS = [
   '--headless',

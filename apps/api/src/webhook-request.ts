@@ -26,17 +26,17 @@ export interface WebhookRequestSettings {
 
 const invalid = (message: string) => new AppError('INVALID_WEBHOOK', message);
 
+/** Whether a body asks for a webhook at all: the only bodies checkWebhookRequest has work for. */
+export function namesWebhook(fields: WebhookFields): boolean {
+  return fields.webhook !== undefined || fields.webhook_events_filter !== undefined;
+}
+
 /**
  * The webhook an async request asks for, checked as the consumers will check
  * it again before each delivery: its URL's rules, and its host resolving to
  * public addresses only (unless WEBHOOK_ALLOW_PRIVATE). Undefined without one.
  * Throws a 400 that says what is wrong.
  */
-/** Whether a body asks for a webhook at all: the only bodies checkWebhookRequest has work for. */
-export function namesWebhook(fields: WebhookFields): boolean {
-  return fields.webhook !== undefined || fields.webhook_events_filter !== undefined;
-}
-
 export async function checkWebhookRequest(
   fields: WebhookFields,
   asyncMode: boolean,
