@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { mockResult } from '@foretell/shared';
 import { Redis } from 'ioredis';
@@ -7,6 +6,7 @@ import { isPortTaken, launchRedis, type LocalRedis } from '../../scripts/lib/loc
 import {
   API_ON,
   disposeNpmStarts,
+  isRunning,
   spawnNpmStart,
   startedNpmStart,
   waitUntilAllGone,
@@ -73,7 +73,7 @@ describe("npm start's Redis port", () => {
       expect(next.output()).toContain(
         `▸ stopping the redis-server (pid ${redisServer?.pid}) an earlier npm start left on port ${earlier.redisPort}; its data stays`,
       );
-      expect(existsSync(`/proc/${redisServer?.pid}`)).toBe(false);
+      expect(isRunning(redisServer?.pid ?? 0)).toBe(false);
       const job = await next.client.get(id);
       expect(job.status).toBe(200);
       expect(job.body).toContain(`"result":"${mockResult('before the crash')}"`);

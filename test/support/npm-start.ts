@@ -53,6 +53,21 @@ function processesOf(tag: string, redisPort: number, dataDir: string): TaggedPro
     });
 }
 
+/**
+ * Whether `pid` still runs: a process that has exited but that no one has
+ * reaped yet (a zombie, state Z) does not. An orphan's reaper is PID 1, which
+ * in some containers never reaps, so its /proc entry can outlive it.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    // The state follows the command name in parentheses, which may itself hold spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** What fd `fd` of `pid` is (`socket:[…]`), or undefined once closed or the process is gone. */
 export function openFile(pid: number, fd: number): string | undefined {
   try {
