@@ -1,6 +1,7 @@
 import { METRICS, QUEUE_METRIC_NAMES } from '@foretell/shared';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { logCommandsOn } from '../../../test/support/command-log.js';
 import { parseMetrics, type Scrape } from '../../../test/support/metrics-text.js';
 import { freePort } from '../../../test/support/redis-server.js';
 import { waitFor } from '../../../test/support/wait-for.js';
@@ -145,24 +146,19 @@ describe('GET /metrics on the API', () => {
 
   it('reads Redis once a second however often it is scraped', async () => {
     const { redis, keys } = ctx.t;
-    const monitor = redis.duplicate();
-    const reads: string[] = [];
+    const log = logCommandsOn(redis, keys.jobs);
     try {
-      const watching = await monitor.monitor();
-      watching.on('monitor', (_time: string, args: string[]) => {
-        if (args[0]?.toLowerCase() === 'xinfo' && args[2] === keys.jobs) reads.push(args.join(' '));
-      });
+      await log.ready;
+      const isRead = (command: readonly string[]) => command[0] === 'xinfo';
       const started = Date.now();
       await Promise.all(Array.from({ length: 20 }, () => scrape()));
       for (let i = 0; i < 10; i += 1) await scrape();
       const elapsed = Date.now() - started;
-      await redis.ping();
       // One read per second begun (the scrapes took `elapsed`), never one per scrape.
-      await waitFor(() => reads.length >= 1, { what: 'the read to show in MONITOR' });
-      expect(reads.length).toBeLessThanOrEqual(1 + Math.floor(elapsed / 1000));
-      watching.disconnect();
+      await waitFor(() => log.count(isRead) >= 1, { what: 'the read to show in MONITOR' });
+      expect(log.count(isRead)).toBeLessThanOrEqual(1 + Math.floor(elapsed / 1000));
     } finally {
-      monitor.disconnect();
+      log.close();
     }
   });
 

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
 import { createConsumer, readerConnectionName, type Consumer, type ConsumerSettings } from '../src/stream-consumer.js';
-import { logCommandsOn, type CommandLog } from './command-log.js';
+import { logCommandsOn, type CommandLog } from '../../../test/support/command-log.js';
 import type { HeldModel } from '../../../test/support/held-model.js';
 
 const SETTINGS: Omit<ConsumerSettings, 'name'> = {
