@@ -7,7 +7,9 @@ const resolve = {
 };
 
 /** Files that start processes or a browser: they wait the longest. */
-const PROCESS_FILES = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts'];
+const PROCESS_FILES = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts', 'apps/*/test/**/*.browser.test.ts'];
+/** The bench's smoke run: one test, a minute of process starts and load, the longest file of all. */
+const BENCH_SMOKE = ['bench/test/smoke.test.ts'];
 /** Files that replace a module (vi.mock): each runs in a fresh worker, so the replacement stays theirs. */
 const MOCKING = ['apps/api/test/api-keys-compare.test.ts'];
 
@@ -21,15 +23,20 @@ const globalSetup = ['test/support/global-setup.ts'];
 export default defineConfig({
   resolve,
   test: {
-    // Two cores: the end-to-end files start processes of their own.
-    maxWorkers: 2,
+    // Four files at once on two cores: the files that start processes or a
+    // browser wait on them for much of their time (two workers kept the
+    // cores 79% busy), so two more workers fill those waits. Full run here:
+    // 252 and 255 s with two workers, 206 and 224 s with four.
+    maxWorkers: 4,
     // Deadlines, not waits: a passing test never reaches them, and two loaded
     // cores can make the end-to-end files' process starts take many seconds.
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Vitest queues the projects' files in the order of their names: the
-    // files of `processes`, which wait on processes the longest, go first, and
-    // the short in-process ones of `shared` fill the gaps and the end.
+    // bench's smoke run first, then the files of `processes`, which wait on
+    // processes the longest, and the short in-process ones of `shared` fill
+    // the gaps and the end. (Within a project it takes the files longest
+    // first by the last run's times, or in a clean checkout largest first.)
     //
     // Files share their workers' modules (`isolate: false`) unless they mock
     // one: each file no longer imports vitest, Fastify, ioredis and the app
@@ -48,12 +55,14 @@ export default defineConfig({
             'test/**/*.test.ts',
             'bench/test/**/*.test.ts',
           ],
-          exclude: [...PROCESS_FILES, ...MOCKING],
+          exclude: [...PROCESS_FILES, ...MOCKING, ...BENCH_SMOKE],
           isolate: false,
           globalSetup,
         },
       },
       { extends: true, test: { name: 'processes', include: PROCESS_FILES, isolate: false, globalSetup } },
+      // First of all (`bench` sorts before the other names): started last, it would end the run alone.
+      { extends: true, test: { name: 'bench', include: BENCH_SMOKE, globalSetup } },
       { extends: true, test: { name: 'mocking', include: MOCKING, globalSetup } },
     ],
   },
