@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { cpuSeconds } from './processes.js';
+import type { BenchSettings } from './settings.js';
 import { median } from './stats.js';
 
 /** The input every scenario sends: 32 ASCII bytes, a small JSON body (`{"input":"…"}`, 44 bytes). */
@@ -157,6 +158,25 @@ export interface PairedTiming {
   readonly durationS: number;
   /** Whole seconds of unmeasured load each gets first; 0 for none. */
   readonly warmupS: number;
+  /** Instead of `durationS` (a smoke run's): one round of this many requests each, no warm-up. */
+  readonly requests?: number;
+}
+
+/** The timing of the bench's settings. */
+export function timingOf(settings: BenchSettings): PairedTiming {
+  return {
+    durationS: settings.durationS,
+    warmupS: settings.warmupS,
+    ...(settings.requestsPerRun !== undefined && { requests: settings.requestsPerRun }),
+  };
+}
+
+/** How long one load run of `timing` lasts: `requests` requests if it has them, else `durationS` seconds. */
+export function runLength({ durationS, requests }: Pick<PairedTiming, 'durationS' | 'requests'>): {
+  durationS?: number;
+  amount?: number;
+} {
+  return requests === undefined ? { durationS } : { amount: requests };
 }
 
 // Two-second rounds: short enough to share the machine's drifting load, long
@@ -171,8 +191,13 @@ const ROUND_S = 2;
 export async function measurePaired(
   baseline: LoadSpec,
   subject: LoadSpec,
-  { durationS, warmupS }: PairedTiming,
+  { durationS, warmupS, requests }: PairedTiming,
 ): Promise<PairedResult> {
+  if (requests !== undefined) {
+    const baselineResult = await runLoad({ ...baseline, amount: requests });
+    const subjectResult = await runLoad({ ...subject, amount: requests });
+    return { baseline: baselineResult, subject: subjectResult, subjectExpectedInAll: subjectResult.expected };
+  }
   let subjectExpectedInAll = 0;
   if (warmupS > 0) {
     await runLoad({ ...baseline, durationS: warmupS });

@@ -126,7 +126,7 @@ async function main(): Promise<number> {
     redis: redisDescription,
     load:
       `autocannon over loopback, ${settings.connections} connections, ${settings.warmupS} s warm-up + ` +
-      `${settings.durationS} s per run, median of ${settings.runs} run${settings.runs === 1 ? '' : 's'}` +
+      `${settings.requestsPerRun === undefined ? `${settings.durationS} s` : `${settings.requestsPerRun} requests`} per run, median of ${settings.runs} run${settings.runs === 1 ? '' : 's'}` +
       (settings.smoke ? ' (smoke mode: figures not meaningful)' : ''),
   };
   return report(settings, header, summaries, figures, failures, startedAt);

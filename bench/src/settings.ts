@@ -9,6 +9,12 @@ export interface BenchSettings {
   readonly runs: number;
   /** Whole seconds of each measured load run. */
   readonly durationS: number;
+  /**
+   * In smoke mode, the requests each load run sends instead of lasting
+   * `durationS`: a second at full speed is thousands of requests, and a smoke
+   * run only checks that every scenario reports. Undefined: runs are timed.
+   */
+  readonly requestsPerRun?: number;
   /** Whole seconds of the load run before each measured one (JIT, connection pools); 0 for none. */
   readonly warmupS: number;
   readonly connections: number;
@@ -34,10 +40,13 @@ export interface BenchSettings {
   readonly memorySamples: number;
 }
 
+/** A smoke run's requests per load run (unless --duration is given): enough for a latency and a rate. */
+const SMOKE_REQUESTS = 500;
+
 export const USAGE = `Usage: pnpm bench [options]   (or node bench/dist/run.js [options])
 
   --runs N          runs of every scenario; figures are medians (default 3; smoke 1)
-  --duration S      whole seconds of each measured load run (default 10; smoke 1)
+  --duration S      whole seconds of each measured load run (default 10; smoke: 500 requests)
   --connections N   autocannon connections (default 50)
   --only a,b        run only these scenarios: sync, async, get, memory, backlog, slow-model,
                     long-poll, workers, batching, sentiment
@@ -93,6 +102,7 @@ export function parseSettings(argv: readonly string[], scenarioNames: readonly s
     runs: positiveInteger('runs', values.runs, smoke ? 1 : 3),
     // Whole seconds: autocannon reports (and counts) in one-second ticks.
     durationS: positiveInteger('duration', values.duration, smoke ? 1 : 10),
+    ...(smoke && values.duration === undefined && { requestsPerRun: SMOKE_REQUESTS }),
     // Long enough for V8 to optimise the hot paths at full load; none in smoke mode.
     warmupS: smoke ? 0 : 3,
     connections: positiveInteger('connections', values.connections, 50),

@@ -1,6 +1,6 @@
 import { startApi } from '../apps.js';
 import { withBareRoute } from '../baselines/baselines.js';
-import { ASYNC_HEADERS, measurePaired } from '../load.js';
+import { ASYNC_HEADERS, measurePaired, timingOf } from '../load.js';
 import type { Scenario } from '../scenario.js';
 import { API_RSS_LIMIT_MB, BYTES_PER_MB } from './targets.js';
 
@@ -27,7 +27,7 @@ export const asyncPredict: Scenario = {
             headers: ASYNC_HEADERS,
             expectStatus: 202,
           },
-          { durationS: settings.durationS, warmupS: settings.warmupS },
+          timingOf(settings),
         );
         const rss = api.process.rss();
         const bareRss = bare.process.rss();

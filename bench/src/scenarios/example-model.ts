@@ -1,7 +1,7 @@
 import { redisKeys } from '@foretell/shared';
 import { startConsumer } from '../apps.js';
 import { assertAllSucceeded, completionRate, fillBacklog, readJobs, waitForEmptyStream } from '../jobs.js';
-import { INPUT, measurePaired } from '../load.js';
+import { INPUT, measurePaired, timingOf } from '../load.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
 import { syncLoad, withModelApi } from './model-api.js';
 
@@ -60,10 +60,11 @@ export const exampleModel: Scenario = {
         'sentiment',
         SENTIMENT,
         (sentiment) =>
-          measurePaired(syncLoad(mock, CONNECTIONS), syncLoad(sentiment, CONNECTIONS, SENTIMENT_BODY), {
-            durationS: settings.durationS,
-            warmupS: settings.warmupS,
-          }),
+          measurePaired(
+            syncLoad(mock, CONNECTIONS),
+            syncLoad(sentiment, CONNECTIONS, SENTIMENT_BODY),
+            timingOf(settings),
+          ),
         SENTIMENT_BODY,
       ),
     );

@@ -1,5 +1,5 @@
 import { withBareRoute } from '../baselines/baselines.js';
-import { measurePaired } from '../load.js';
+import { measurePaired, timingOf } from '../load.js';
 import type { Scenario } from '../scenario.js';
 import { withFinishedJobs } from './finished-jobs.js';
 
@@ -27,7 +27,7 @@ export const getPrediction: Scenario = {
             pathForConnection: (index) => `/predict/${ids[index % ids.length]}`,
             ...(api.process.pid !== undefined && { serverPid: api.process.pid }),
           },
-          { durationS: settings.durationS, warmupS: settings.warmupS },
+          timingOf(settings),
         );
         return [
           {

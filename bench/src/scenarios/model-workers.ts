@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { RunningApi } from '../apps.js';
-import { measurePaired, runLoad, type LoadSpec } from '../load.js';
+import { measurePaired, runLength, runLoad, timingOf, type LoadSpec, type PairedTiming } from '../load.js';
 import type { Scenario, ScenarioContext } from '../scenario.js';
 import type { Figure } from '../stats.js';
 import { benchModel, syncLoad, withModelApi } from './model-api.js';
@@ -11,8 +11,8 @@ const CPU_MS = '5';
 // A few calls waiting per thread: no thread idles between two.
 const CONNECTIONS = 8;
 
-function healthLoad(api: RunningApi, durationS: number): LoadSpec {
-  return { url: api.url, connections: 1, path: '/health', expectStatus: 200, durationS };
+function healthLoad(api: RunningApi, timing: PairedTiming): LoadSpec {
+  return { url: api.url, connections: 1, path: '/health', expectStatus: 200, ...runLength(timing) };
 }
 
 const withApi = <T>(context: ScenarioContext, workers: string, use: (api: RunningApi) => Promise<T>) =>
@@ -40,10 +40,10 @@ async function eventLoopDelayP99Ms(api: RunningApi): Promise<number> {
   return Number(value) * 1000;
 }
 
-/** The API's event-loop delay p99 while `api` serves sync load for `durationS`. */
-async function eventLoopDelayUnderLoad(api: RunningApi, durationS: number): Promise<number> {
+/** The API's event-loop delay p99 while `api` serves a sync load run of `timing`. */
+async function eventLoopDelayUnderLoad(api: RunningApi, timing: PairedTiming): Promise<number> {
   await eventLoopDelayP99Ms(api);
-  await runLoad({ ...load(api), durationS });
+  await runLoad({ ...load(api), ...runLength(timing) });
   return eventLoopDelayP99Ms(api);
 }
 
@@ -59,7 +59,7 @@ export const modelWorkers: Scenario = {
     'CPU-bound model (5 ms a call), sync, 2 and auto worker threads vs 1; /health p99 and the event-loop delay meanwhile',
   async run(context) {
     const { settings } = context;
-    const timing = { durationS: settings.durationS, warmupS: settings.warmupS };
+    const timing = timingOf(settings);
     const cores = availableParallelism();
     const figures: Figure[] = [];
     await withApi(context, '1', (one) =>
@@ -78,10 +78,10 @@ export const modelWorkers: Scenario = {
         });
 
         context.log('workers: /health while both threads compute');
-        const quiet = await runLoad(healthLoad(two, 1));
+        const quiet = await runLoad(healthLoad(two, { ...timing, durationS: 1 }));
         const [, busy] = await Promise.all([
-          runLoad({ ...load(two), durationS: settings.durationS }),
-          runLoad(healthLoad(two, settings.durationS)),
+          runLoad({ ...load(two), ...runLength(timing) }),
+          runLoad(healthLoad(two, timing)),
         ]);
         figures.push({
           id: 'workers.health-p99',
@@ -95,8 +95,8 @@ export const modelWorkers: Scenario = {
         });
 
         context.log("workers: the API's event-loop delay, 2 threads vs the model in the process");
-        const threaded = await eventLoopDelayUnderLoad(two, settings.durationS);
-        const inProcess = await withApi(context, '0', (api) => eventLoopDelayUnderLoad(api, settings.durationS));
+        const threaded = await eventLoopDelayUnderLoad(two, timing);
+        const inProcess = await withApi(context, '0', (api) => eventLoopDelayUnderLoad(api, timing));
         figures.push({
           id: 'workers.event-loop-p99',
           label: 'API event-loop delay p99, sync load, 2 worker threads',

@@ -1,6 +1,6 @@
 import { startApi } from '../apps.js';
 import { withBareRoute } from '../baselines/baselines.js';
-import { measurePaired } from '../load.js';
+import { measurePaired, timingOf } from '../load.js';
 import type { Scenario } from '../scenario.js';
 import { API_RSS_LIMIT_MB, BYTES_PER_MB } from './targets.js';
 
@@ -17,7 +17,7 @@ export const syncPredict: Scenario = {
         const { baseline, subject } = await measurePaired(
           bare.load,
           { ...bare.load, url: api.url, ...(api.process.pid !== undefined && { serverPid: api.process.pid }) },
-          { durationS: settings.durationS, warmupS: settings.warmupS },
+          timingOf(settings),
         );
         const rss = api.process.rss();
         const bareRss = bare.process.rss();
