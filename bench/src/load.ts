@@ -172,10 +172,10 @@ export function timingOf(settings: BenchSettings): PairedTiming {
 }
 
 /** How long one load run of `timing` lasts: `requests` requests if it has them, else `durationS` seconds. */
-export function runLength({ durationS, requests }: Pick<PairedTiming, 'durationS' | 'requests'>): {
-  durationS?: number;
-  amount?: number;
-} {
+export function runLength({
+  durationS,
+  requests,
+}: Pick<PairedTiming, 'durationS' | 'requests'>): Pick<LoadSpec, 'durationS' | 'amount'> {
   return requests === undefined ? { durationS } : { amount: requests };
 }
 
