@@ -1,97 +1,108 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
-  {
-    ignores: [
-      '**/dist/**',
-      '**/node_modules/**',
-      '.data/**',
-      'coverage/**',
-      // A user's own model files (the README's `./my-model.mjs`, a `models/` folder) are theirs, not ours to lint.
-      '*.{js,mjs,cjs}',
-      '!eslint.config.js',
-      'models/**',
-    ],
-  },
-  js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
-  {
-    languageOptions: {
-      // The root tsconfig.json is one program for every package: typed rules
-      // then build it once, where the project service built one per package.
-      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
-    },
-    rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-console': 'error',
-      // Fastify plugins and handlers are async by contract, awaiting or not.
-      '@typescript-eslint/require-await': 'off',
-    },
-  },
-  {
-    // The apps' and the shared package's code loads TypeBox's runtime from one
-    // bundled module (packages/shared/src/typebox.ts says why); types may come
-    // from 'typebox' itself, since they are erased.
-    files: ['apps/*/src/**/*.ts', 'packages/shared/src/**/*.ts'],
-    ignores: ['packages/shared/src/typebox.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '^typebox(/.*)?$',
-              allowTypeImports: true,
-              message: "Import TypeBox's runtime from '@foretell/shared' (or './typebox.js' in the shared package).",
-            },
-          ],
-        },
+/**
+ * The configuration, with `typed` as the parser options of the type-checked
+ * files: by default the root tsconfig.json's program, which ESLint builds;
+ * scripts/check.mjs passes the program its type-check has already built
+ * (`{ programs: [program] }`), so that the two share one.
+ */
+export function foretellConfig(typed = { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname }) {
+  // The untyped files name neither a project nor programs: either would make the parser look for them in one.
+  const untyped = { project: null, programs: null };
+  return tseslint.config(
+    {
+      ignores: [
+        '**/dist/**',
+        '**/node_modules/**',
+        '.data/**',
+        'coverage/**',
+        // A user's own model files (the README's `./my-model.mjs`, a `models/` folder) are theirs, not ours to lint.
+        '*.{js,mjs,cjs}',
+        '!eslint.config.js',
+        'models/**',
       ],
     },
-  },
-  {
-    // Plain-Node scripts and configs: not type-checked, may print.
-    files: ['**/*.mjs', 'eslint.config.js'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: {
-      parserOptions: { project: null },
-      globals: Object.fromEntries(
-        ['process', 'console', 'URL', 'setTimeout', 'fetch', 'AbortController', 'AbortSignal'].map((name) => [
-          name,
-          'readonly',
-        ]),
-      ),
+    js.configs.recommended,
+    ...tseslint.configs.recommendedTypeChecked,
+    {
+      languageOptions: {
+        // The root tsconfig.json is one program for every package: typed rules
+        // then build it once, where the project service built one per package.
+        parserOptions: typed,
+      },
+      rules: {
+        '@typescript-eslint/no-floating-promises': 'error',
+        '@typescript-eslint/no-misused-promises': 'error',
+        '@typescript-eslint/no-explicit-any': 'error',
+        '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+        'no-console': 'error',
+        // Fastify plugins and handlers are async by contract, awaiting or not.
+        '@typescript-eslint/require-await': 'off',
+      },
     },
-    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
-  },
-  {
-    // The dashboard's page script: plain browser JavaScript, served as it is (no build step, no types).
-    files: ['apps/api/dashboard/**/*.js'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: {
-      sourceType: 'script',
-      parserOptions: { project: null },
-      globals: Object.fromEntries(
-        ['window', 'document', 'fetch', 'sessionStorage', 'setTimeout', 'clearTimeout', 'Intl', 'uPlot'].map((name) => [
-          name,
-          'readonly',
-        ]),
-      ),
+    {
+      // The apps' and the shared package's code loads TypeBox's runtime from one
+      // bundled module (packages/shared/src/typebox.ts says why); types may come
+      // from 'typebox' itself, since they are erased.
+      files: ['apps/*/src/**/*.ts', 'packages/shared/src/**/*.ts'],
+      ignores: ['packages/shared/src/typebox.ts'],
+      rules: {
+        '@typescript-eslint/no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: '^typebox(/.*)?$',
+                allowTypeImports: true,
+                message: "Import TypeBox's runtime from '@foretell/shared' (or './typebox.js' in the shared package).",
+              },
+            ],
+          },
+        ],
+      },
     },
-    rules: tseslint.configs.disableTypeChecked.rules,
-  },
-  {
-    files: ['**/test/**/*.ts', 'test/**/*.ts'],
-    rules: { 'no-console': 'off' },
-  },
-  {
-    // Out of the repository's program: it imports types generated by its test, which type-checks it strictly there.
-    files: ['test/fixtures/openapi-client/**/*.ts'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: { parserOptions: { project: null } },
-  },
-);
+    {
+      // Plain-Node scripts and configs: not type-checked, may print.
+      files: ['**/*.mjs', 'eslint.config.js'],
+      ...tseslint.configs.disableTypeChecked,
+      languageOptions: {
+        parserOptions: untyped,
+        globals: Object.fromEntries(
+          ['process', 'console', 'URL', 'setTimeout', 'fetch', 'AbortController', 'AbortSignal'].map((name) => [
+            name,
+            'readonly',
+          ]),
+        ),
+      },
+      rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
+    },
+    {
+      // The dashboard's page script: plain browser JavaScript, served as it is (no build step, no types).
+      files: ['apps/api/dashboard/**/*.js'],
+      ...tseslint.configs.disableTypeChecked,
+      languageOptions: {
+        sourceType: 'script',
+        parserOptions: untyped,
+        globals: Object.fromEntries(
+          ['window', 'document', 'fetch', 'sessionStorage', 'setTimeout', 'clearTimeout', 'Intl', 'uPlot'].map(
+            (name) => [name, 'readonly'],
+          ),
+        ),
+      },
+      rules: tseslint.configs.disableTypeChecked.rules,
+    },
+    {
+      files: ['**/test/**/*.ts', 'test/**/*.ts'],
+      rules: { 'no-console': 'off' },
+    },
+    {
+      // Out of the repository's program: it imports types generated by its test, which type-checks it strictly there.
+      files: ['test/fixtures/openapi-client/**/*.ts'],
+      ...tseslint.configs.disableTypeChecked,
+      languageOptions: { parserOptions: untyped },
+    },
+  );
+}
+
+export default foretellConfig();

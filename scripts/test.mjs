@@ -69,7 +69,8 @@ runMain(async () => {
     return;
   }
   log('running the tests, type-checking and linting beside them');
-  const checks = Promise.all([quietly('typecheck'), quietly('lint')]);
+  // check: the type-check and ESLint on one TypeScript program (scripts/check.mjs).
+  const checks = Promise.all([quietly('check'), quietly('format:check')]);
   const [tests, results] = await Promise.all([
     vitest.then(
       () => undefined,
