@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { injectClient } from '../../../test/support/predict-client.js';
 import { startRedisTopology, type RedisTopology } from '../../../test/support/redis-topology.js';
 import { testRedis, type TestRedis } from '../../../test/support/test-redis.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { loadApiConfig } from '../src/config.js';
 import { createApiRedis } from '../src/redis-connection.js';
 import { buildTestApp } from './build-test-app.js';
@@ -47,6 +48,8 @@ describe('REDIS_WAIT_REPLICAS', () => {
     // Deadlines, not waits: a replica busy on a loaded machine once took longer than 900 ms to ack.
     const redis = createApiRedis(topology.first.url, 10_000, pino({ level: 'silent' }));
     disposals.push(() => redis.quit());
+    // The API's connection has no offline queue: a POST before it is ready is a 503 (one was, on a loaded machine).
+    await waitFor(() => redis.status === 'ready', { what: 'redis ready' });
     const app = await buildTestApp(redis, 'wait-ok', { config: { ...WAIT, REDIS_WAIT_TIMEOUT_MS: 9000 } });
     disposals.push(() => app.close());
 
