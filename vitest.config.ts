@@ -1,13 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { ProcessFilesFirst } from './test/support/process-files-first.js';
 
 // Tests run on the shared package's source, so a change there needs no build first.
 const resolve = {
   alias: { '@foretell/shared': fileURLToPath(new URL('./packages/shared/src/index.ts', import.meta.url)) },
 };
 
-/** Files that start processes or a browser: they wait the longest. */
-const PROCESS_FILES = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts', 'apps/*/test/**/*.browser.test.ts'];
 /** The bench's smoke run: one test, a minute of process starts and load, the longest file of all. */
 const BENCH_SMOKE = ['bench/test/smoke.test.ts'];
 /** Files that replace a module (vi.mock): each runs in a fresh worker, so the replacement stays theirs. */
@@ -33,17 +32,21 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Vitest queues the projects' files in the order of their names: the
-    // bench's smoke run first, then the files of `processes`, which wait on
-    // processes the longest, and the short in-process ones of `shared` fill
-    // the gaps and the end. (Within a project it takes the files longest
-    // first by the last run's times, or in a clean checkout largest first.)
+    // bench's smoke run first, then the file that mocks a module, then the
+    // rest, the files that start processes or a browser first (they wait on
+    // them the longest; ProcessFilesFirst), the short in-process ones
+    // filling the gaps and the end.
+    sequence: { sequencer: ProcessFilesFirst },
     //
     // Files share their workers' modules (`isolate: false`) unless they mock
     // one: each file no longer imports vitest, Fastify, ioredis and the app
     // anew, which took a third of the run's CPU (and, for the files that
     // start processes, 50 of their 100 s of CPU). They build their own apps,
     // processes, connections and key prefixes, and close them; nothing in
-    // them changes a module's state.
+    // them changes a module's state. The in-process files and those that
+    // start processes are one project, so that they share workers too: as
+    // two projects, each had workers of its own, which imported everything
+    // again (vitest alone: 8% less CPU as one).
     projects: [
       {
         extends: true,
@@ -55,12 +58,11 @@ export default defineConfig({
             'test/**/*.test.ts',
             'bench/test/**/*.test.ts',
           ],
-          exclude: [...PROCESS_FILES, ...MOCKING, ...BENCH_SMOKE],
+          exclude: [...MOCKING, ...BENCH_SMOKE],
           isolate: false,
           globalSetup,
         },
       },
-      { extends: true, test: { name: 'processes', include: PROCESS_FILES, isolate: false, globalSetup } },
       // First of all (`bench` sorts before the other names): started last, it would end the run alone.
       { extends: true, test: { name: 'bench', include: BENCH_SMOKE, globalSetup } },
       { extends: true, test: { name: 'mocking', include: MOCKING, globalSetup } },
