@@ -27,8 +27,8 @@ export function foretellConfig(typed = { project: './tsconfig.json', tsconfigRoo
     ...tseslint.configs.recommendedTypeChecked,
     {
       languageOptions: {
-        // The root tsconfig.json is one program for every package: typed rules
-        // then build it once, where the project service built one per package.
+        // One program for every package (the root tsconfig.json's, or the one
+        // check.mjs built): the project service built one per package.
         parserOptions: typed,
       },
       rules: {

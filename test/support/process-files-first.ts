@@ -14,14 +14,17 @@ const PROCESS_FILE = /^(test\/(e2e|browser)\/.*|apps\/[^/]+\/test\/.*\.browser)\
 export class ProcessFilesFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const first = (spec: TestSpecification) => PROCESS_FILE.test(relative(spec.project.config.root, spec.moduleId));
-    // Stable: each group keeps vitest's order, and so do the projects.
+    // Vitest's order keeps each project's files together: a file's place is its
+    // project's place, then its group, then its place in vitest's order.
+    const projects = [...new Set(sorted.map((spec) => spec.project.name))];
     return sorted
-      .map((spec, index) => ({ spec, index }))
-      .sort((a, b) => {
-        if (a.spec.project.name !== b.spec.project.name) return a.index - b.index;
-        return Number(first(b.spec)) - Number(first(a.spec)) || a.index - b.index;
-      })
+      .map((spec, index) => ({
+        spec,
+        index,
+        project: projects.indexOf(spec.project.name),
+        later: PROCESS_FILE.test(relative(spec.project.config.root, spec.moduleId)) ? 0 : 1,
+      }))
+      .sort((a, b) => a.project - b.project || a.later - b.later || a.index - b.index)
       .map(({ spec }) => spec);
   }
 }
