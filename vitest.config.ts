@@ -37,6 +37,12 @@ export default defineConfig({
     // them the longest; ProcessFilesFirst), the short in-process ones
     // filling the gaps and the end.
     sequence: { sequencer: ProcessFilesFirst },
+    // vitest keeps the files it transformed (TypeScript to JavaScript, by
+    // content hash) in node_modules/.experimental-vitest-cache, so a second
+    // run does not transform them again: the in-process files took 8 s (13%)
+    // less CPU with it. A clean checkout starts with none; `npx vitest
+    // --clearCache` empties it.
+    experimental: { fsModuleCache: true },
     //
     // Files share their workers' modules (`isolate: false`) unless they mock
     // one: each file no longer imports vitest, Fastify, ioredis and the app
