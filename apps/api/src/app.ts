@@ -27,6 +27,7 @@ import { createJobStore } from './job-store.js';
 import { createHttpMetrics } from './metrics/http-metrics.js';
 import { createPredictionMetrics } from './metrics/prediction-metrics.js';
 import { registerOpenApi } from './openapi.js';
+import { buildSerializer } from './serializer-compiler.js';
 import { typeBoxValidatorCompiler } from './validator-compiler.js';
 import { createJobNotifier, type JobNotifier } from './waiting/job-notifier.js';
 import { formatValidationErrors } from './validation-messages.js';
@@ -142,7 +143,8 @@ export async function buildAppWithNotifier({
     // factory (not with setValidatorCompiler), it also keeps Fastify from
     // loading and setting up Ajv, which it would never use: about 5% of every
     // start's CPU.
-    schemaController: { compilersFactory: { buildValidator: typeBoxValidatorFactory } },
+    // Each distinct response schema is compiled once per process (serializer-compiler.ts).
+    schemaController: { compilersFactory: { buildValidator: typeBoxValidatorFactory, buildSerializer } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app, config);
   if (tracing) installHttpSpans(app, tracing);

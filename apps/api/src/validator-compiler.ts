@@ -60,6 +60,23 @@ function withFewUnknownProperties(schema: TSchema, value: unknown): unknown {
 }
 
 /**
+ * Each route schema's compiled check, once per process: every app the process
+ * builds (the tests build hundreds) checks the same schema objects, and a
+ * compiled check keeps no state. Keyed weakly, as the serializers are
+ * (serializer-compiler.ts).
+ */
+const compiledChecks = new WeakMap<TSchema, ReturnType<typeof Compile<TSchema>>>();
+
+function compiledCheck(schema: TSchema): ReturnType<typeof Compile<TSchema>> {
+  let validator = compiledChecks.get(schema);
+  if (validator === undefined) {
+    validator = Compile(schema);
+    compiledChecks.set(schema, validator);
+  }
+  return validator;
+}
+
+/**
  * Validates every part of a request with a compiled TypeBox check, as sent:
  * no coercion (`{"input": 42}` is a 400, not "42") and no stripping of unknown
  * properties (they are a 400). Our header and path schemas are strings, so
@@ -67,7 +84,7 @@ function withFewUnknownProperties(schema: TSchema, value: unknown): unknown {
  * of every request's headers. A body's strings must also be well-formed.
  */
 export const typeBoxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
-  const validator = Compile(schema);
+  const validator = compiledCheck(schema);
   const checkStrings = httpPart === 'body';
   return (value) => {
     if (!validator.Check(value)) {
