@@ -9,6 +9,8 @@
 // `npm test -- <vitest arguments>` (a file, a folder, `-t name`) runs only
 // those tests: no type-check or lint.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CHROMIUM,
@@ -17,6 +19,7 @@ import {
   log,
   pnpm,
   REDIS_SERVER,
+  run,
   runMain,
   warnIfUnsupportedNode,
 } from './lib/run.mjs';
@@ -24,15 +27,25 @@ import { benchBuildState, buildState } from './lib/up-to-date.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+const BIN = `${ROOT}node_modules/.bin`;
+const SCRIPTS = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')).scripts;
+
+/** `env` with the workspace's commands first on PATH, as `pnpm run` and `pnpm exec` give them. */
+function withWorkspaceBin(env) {
+  return { ...env, PATH: `${BIN}${delimiter}${env.PATH ?? ''}` };
+}
+
 /**
  * Runs a workspace script with its output held back, so that it does not
- * interleave with vitest's: resolves with its exit code and output.
+ * interleave with vitest's: resolves with its exit code and output. Its
+ * command line from package.json runs in sh, as `pnpm run` would run it,
+ * without pnpm's own start: 0.6 s of CPU for each script, and for vitest.
  */
 function quietly(script) {
   return new Promise((resolve) => {
-    const child = spawn(`${ROOT}node_modules/.bin/pnpm`, ['run', '--silent', script], {
+    const child = spawn('sh', ['-c', SCRIPTS[script]], {
       cwd: ROOT,
-      env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+      env: withWorkspaceBin({ ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -60,8 +73,8 @@ runMain(async () => {
     await pnpm(['run', 'build']);
   }
 
-  const vitest = pnpm(['exec', 'vitest', 'run', ...vitestArgs], {
-    env: { ...process.env, CHROMIUM_PATH: chromium },
+  const vitest = run(`${BIN}/vitest`, ['run', ...vitestArgs], {
+    env: withWorkspaceBin({ ...process.env, CHROMIUM_PATH: chromium }),
   });
   if (filtered) {
     log('running the tests named; npm test without arguments also type-checks and lints');
