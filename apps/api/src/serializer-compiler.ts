@@ -11,10 +11,11 @@ const fastifyDefault = SerializerSelector();
 
 /**
  * Each response schema's serializer, once compiled. Fastify compiles one for
- * every status of every route when an app starts, and fast-json-stringify
- * (code generation, Ajv for the schema's own checks) is the largest part of
- * building an app: about 15 of its 40 ms of CPU, and our routes share their
- * error schemas. A serializer depends only on its schema and the options,
+ * every status of every route when an app starts, with fast-json-stringify
+ * (code generation, and Ajv to check the schema itself), and our routes share
+ * their error schemas; the tests build hundreds of apps in one process.
+ * Building and readying an app took 31.5 ms of CPU in a warm process, 25.5 ms
+ * with this. A serializer depends only on its schema and the options,
  * which are Fastify's defaults (no shared schemas added, no serializerOpts),
  * and it keeps no state: the same schema object gets the same function, in
  * this app and in any other the process builds. Keyed weakly: a schema no
