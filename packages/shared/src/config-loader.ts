@@ -51,12 +51,18 @@ export type ConfigCheck<T> = (parsed: Readonly<Partial<T>>) => readonly string[]
  * on whatever parsed. Throws a ConfigError naming every bad variable at once,
  * those of the checks too, so an operator fixes them in one go. The result is
  * frozen. An empty variable counts as unset, as in docker compose's `FOO=`.
+ *
+ * `Config` is always `Static<T>`, never given: as a parameter of its own it
+ * is worked out once T is known, at the call. Written `Static<T>` in the
+ * signature, the result stayed TypeBox's conditional type, and relating it
+ * to the caller's `Static<typeof Schema>` cost TypeScript 4 to 5 s in every
+ * program that calls this (the build of each app, the repository's check).
  */
-export function loadConfig<T extends TObject>(
+export function loadConfig<T extends TObject, Config = Static<T>>(
   schema: T,
   env: Readonly<Record<string, string | undefined>>,
-  checks: readonly ConfigCheck<Static<T>>[] = [],
-): Readonly<Static<T>> {
+  checks: readonly ConfigCheck<NoInfer<Config>>[] = [],
+): Readonly<Config> {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, property] of Object.entries(schema.properties)) {
@@ -72,9 +78,9 @@ export function loadConfig<T extends TObject>(
     else problems.push(`${name}: ${expectation(property, value)} (got ${shown(name, raw)})`);
   }
   // A bad variable is not in `config`: the checks see it as missing.
-  for (const check of checks) problems.push(...check(config as Partial<Static<T>>));
+  for (const check of checks) problems.push(...check(config as Partial<Config>));
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(config) as Readonly<Static<T>>;
+  return Object.freeze(config) as Readonly<Config>;
 }
 
 /** Variables both the API and the consumer read. */

@@ -1,6 +1,12 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { CommonConfigProperties, ConfigError, latencyRangeCheck, loadConfig } from '../src/config-loader.js';
+import {
+  CommonConfigProperties,
+  ConfigError,
+  latencyRangeCheck,
+  loadConfig,
+  type ConfigCheck,
+} from '../src/config-loader.js';
 
 const Schema = Type.Object({
   ...CommonConfigProperties,
@@ -27,6 +33,19 @@ describe('loadConfig', () => {
       PORT: 8080,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("types its result as the schema's static type, and refuses a check of variables the schema lacks", () => {
+    // Type-checked by npm test's check: a wrong type here fails it.
+    const config: Readonly<Static<typeof Schema>> = loadConfig(Schema, { PORT: '81' }, [latencyRangeCheck]);
+    const port: number = config.PORT;
+    expect(port).toBe(81);
+    // @ts-expect-error PORT is a number
+    const asText: string = config.PORT;
+    expect(asText).toBe(81);
+    const ofOtherVariables: ConfigCheck<{ OTHER: number }> = () => ['OTHER: never set'];
+    // @ts-expect-error a check of variables this schema does not have
+    expect(() => loadConfig(Schema, {}, [ofOtherVariables])).toThrow('OTHER: never set');
   });
 
   it('converts numbers and ignores variables it does not know, and empty ones', () => {
