@@ -130,7 +130,10 @@ export async function spawnNpmStart(options: NpmStartOptions = {}): Promise<NpmS
   const redis = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   const gate = modelGate(redis, `e2e-npm-start-${tag}`);
-  const npm = spawn('npm', ['start'], {
+  // One pipe for both streams (`2>&1`, then sh becomes npm): the output reads in the order it
+  // was written, as in a terminal. On two pipes a loaded machine could deliver the runner's
+  // first stderr line before npm's own header on stdout.
+  const npm = spawn('sh', ['-c', 'exec npm start 2>&1'], {
     cwd: options.cwd ?? ROOT,
     env: {
       PATH: process.env.PATH ?? '',
