@@ -65,12 +65,17 @@ describe("npm start's Redis port", () => {
       await waitFor(() => earlier.alive().length === 1, { what: 'all but Redis gone' });
       expect(await isPortTaken(earlier.redisPort)).toBe(true);
 
+      // Said if the line below is missing (seen once, on a loaded machine: the next start found the port free).
+      const runningBefore = isRunning(redisServer?.pid ?? 0);
       const next = await startedNpmStart({
         port: earlier.port,
         redisPort: earlier.redisPort,
         dataDir: earlier.dataDir,
       });
-      expect(next.output()).toContain(
+      expect(
+        next.output(),
+        `the earlier Redis (pid ${redisServer?.pid}) was ${runningBefore ? 'running' : 'gone'} just before the next start`,
+      ).toContain(
         `▸ stopping the redis-server (pid ${redisServer?.pid}) an earlier npm start left on port ${earlier.redisPort}; its data stays`,
       );
       expect(isRunning(redisServer?.pid ?? 0)).toBe(false);
