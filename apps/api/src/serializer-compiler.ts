@@ -1,5 +1,6 @@
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { FastifyServerOptions } from 'fastify';
+import { compileOnce } from './compile-once.js';
 
 type SerializerFactory = NonNullable<
   NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildSerializer']
@@ -10,18 +11,18 @@ type Serializer = (data: unknown) => string;
 const fastifyDefault = SerializerSelector();
 
 /**
- * Each response schema's serializer, once compiled. Fastify compiles one for
- * every status of every route when an app starts, with fast-json-stringify
- * (code generation, and Ajv to check the schema itself), and our routes share
- * their error schemas; the tests build hundreds of apps in one process.
- * Building and readying an app took 31.5 ms of CPU in a warm process, 25.5 ms
- * with this. A serializer depends only on its schema and the options,
- * which are Fastify's defaults (no shared schemas added, no serializerOpts),
- * and it keeps no state: the same schema object gets the same function, in
- * this app and in any other the process builds. Keyed weakly: a schema no
- * app holds any more takes its serializer with it.
+ * Each response schema's serializer (compile-once.ts). Fastify compiles one
+ * for every status of every route when an app starts, with
+ * fast-json-stringify (code generation, and Ajv to check the schema itself),
+ * and our routes share their error schemas. Building and readying an app took
+ * 31.5 ms of CPU in a warm process, 25.5 ms with this. A serializer depends
+ * only on its schema and the options, which are Fastify's defaults (no
+ * shared schemas added, no serializerOpts).
  */
-const compiled = new WeakMap<object, Serializer>();
+const serializers = new WeakMap<object, Serializer>();
+
+const hasNoEntries = (value: unknown) =>
+  value === undefined || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
 
 /**
  * The app's serializer factory: Fastify's, compiling each distinct response
@@ -30,19 +31,9 @@ const compiled = new WeakMap<object, Serializer>();
  */
 export const buildSerializer: SerializerFactory = (externalSchemas, options) => {
   const compile = fastifyDefault(externalSchemas, options);
-  const isDefault =
-    options === undefined &&
-    (externalSchemas === undefined ||
-      (typeof externalSchemas === 'object' && externalSchemas !== null && Object.keys(externalSchemas).length === 0));
-  if (!isDefault) return compile;
-  return (route) => {
-    const { schema } = route;
-    if (typeof schema !== 'object' || schema === null) return compile(route);
-    let serializer = compiled.get(schema);
-    if (serializer === undefined) {
-      serializer = compile(route);
-      compiled.set(schema, serializer);
-    }
-    return serializer;
-  };
+  if (options !== undefined || !hasNoEntries(externalSchemas)) return compile;
+  return (route) =>
+    typeof route.schema === 'object' && route.schema !== null
+      ? compileOnce(serializers, route.schema, () => compile(route))
+      : compile(route);
 };

@@ -1,6 +1,7 @@
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from '@foretell/shared';
+import { compileOnce } from './compile-once.js';
 
 /**
  * The first string property of a body that is not well-formed UTF-16 (a lone
@@ -59,22 +60,8 @@ function withFewUnknownProperties(schema: TSchema, value: unknown): unknown {
   return reported;
 }
 
-/**
- * Each route schema's compiled check, once per process: every app the process
- * builds (the tests build hundreds) checks the same schema objects, and a
- * compiled check keeps no state. Keyed weakly, as the serializers are
- * (serializer-compiler.ts).
- */
-const compiledChecks = new WeakMap<TSchema, ReturnType<typeof Compile<TSchema>>>();
-
-function compiledCheck(schema: TSchema): ReturnType<typeof Compile<TSchema>> {
-  let validator = compiledChecks.get(schema);
-  if (validator === undefined) {
-    validator = Compile(schema);
-    compiledChecks.set(schema, validator);
-  }
-  return validator;
-}
+/** Each route schema's compiled TypeBox check, once per process (compile-once.ts). */
+const checks = new WeakMap<object, ReturnType<typeof Compile<TSchema>>>();
 
 /**
  * Validates every part of a request with a compiled TypeBox check, as sent:
@@ -84,7 +71,7 @@ function compiledCheck(schema: TSchema): ReturnType<typeof Compile<TSchema>> {
  * of every request's headers. A body's strings must also be well-formed.
  */
 export const typeBoxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
-  const validator = compiledCheck(schema);
+  const validator = compileOnce(checks, schema, () => Compile(schema));
   const checkStrings = httpPart === 'body';
   return (value) => {
     if (!validator.Check(value)) {
