@@ -17,9 +17,9 @@ function problemsOf(error) {
 export async function checkAppConfig(root, env) {
   const load = (path) => import(pathToFileURL(`${root}${path}`).href);
   const [{ loadApiConfig }, { loadApiKeys }, { loadConsumerConfig }] = await Promise.all([
-    load('apps/api/dist/config.js'),
-    load('apps/api/dist/auth/access-config.js'),
-    load('apps/consumer/dist/config.js'),
+    load('apps/api/dist/preflight.js'),
+    load('apps/api/dist/preflight.js'),
+    load('apps/consumer/dist/preflight.js'),
   ]);
   const problems = [];
   try {

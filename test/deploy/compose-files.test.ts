@@ -268,11 +268,13 @@ describe.each(apps)('Dockerfile.$app', ({ app, entry }) => {
     expect(argsOf(runtime, 'USER')).toEqual(['node']);
     const cmd = JSON.parse(argsOf(runtime, 'CMD')[0] ?? '[]') as string[];
     expect(cmd).toEqual(['node', `dist/${entry}.js`]);
-    // The same file that `npm start` runs, built from src/<entry>.ts into dist/.
+    // The same file that `npm start` runs, bundled from src/<entry>.ts into dist/ after tsc type-checks src/.
     expect(cmd.join(' ')).toBe(pkg.scripts.start);
     expect(existsSync(new URL(`apps/${app}/src/${entry}.ts`, root))).toBe(true);
-    const build = readJson(`apps/${app}/tsconfig.build.json`) as { compilerOptions: Record<string, string> };
-    expect([build.compilerOptions.rootDir, build.compilerOptions.outDir]).toEqual(['src', 'dist']);
+    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json && node scripts/bundle.mjs');
+    const build = readJson(`apps/${app}/tsconfig.build.json`) as { compilerOptions: Record<string, unknown> };
+    expect(build.compilerOptions).toMatchObject({ rootDir: 'src', noEmit: true });
+    expect(read(`apps/${app}/scripts/bundle.mjs`)).toContain(`'src/${entry}.ts'`);
   });
 
   it('exposes exactly the port compose publishes', () => {

@@ -5,12 +5,11 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/build-check.js';
 
-// What the processes load as they start, which the end-to-end tests pay for
-// a hundred times a run and every deployment once per process. Checked on
-// the build, where the processes run, each in a fresh Node process.
+// What the shared package's build loads, in a fresh Node process: a model
+// module that imports @foretell/shared, and each thread of MODEL_WORKERS,
+// load it. The apps' own builds are bundles: test/scripts/app-bundles.test.ts.
 
 const FIXTURE = join(ROOT, 'test/fixtures/modules-loaded.mjs');
-const APP_FIXTURE = join(ROOT, 'test/fixtures/app-cjs-modules.mjs');
 
 async function modulesLoadedBy(file: string, needle: string): Promise<string[]> {
   const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, file, needle], { cwd: ROOT });
@@ -30,16 +29,9 @@ describe("TypeBox's runtime, bundled once", () => {
     expect((await typeboxModulesLoadedBy(join(typebox, 'build/compile/index.mjs'))).length).toBeGreaterThan(100);
   });
 
-  // What the apps' entry points import (server.js and main.js would start an app when imported).
-  it.each([
-    'apps/api/dist/app.js',
-    'apps/api/dist/config.js',
-    'apps/consumer/dist/config.js',
-    'apps/consumer/dist/stream-consumer.js',
-    'apps/consumer/dist/webhooks/webhook-config.js',
-    'apps/consumer/dist/cli/cli-session.js',
-  ])('%s loads none of its modules from the typebox package', async (entry) => {
-    expect(await typeboxModulesLoadedBy(join(ROOT, entry))).toEqual([]);
+  // The apps bundle it with the rest of their dependencies: test/scripts/app-bundles.test.ts.
+  it('is not loaded from the typebox package by the shared package', async () => {
+    expect(await typeboxModulesLoadedBy(join(ROOT, 'packages/shared/dist/index.js'))).toEqual([]);
   });
 
   it('exports a working builder, compiler and value checker', async () => {
@@ -55,19 +47,5 @@ describe('the model pool', () => {
     // The control: the pool's own module does load piscina.
     expect(await modulesLoadedBy(join(ROOT, 'packages/shared/dist/model-pool.js'), '/piscina/')).not.toEqual([]);
     expect(await modulesLoadedBy(join(ROOT, 'packages/shared/dist/index.js'), '/piscina/')).toEqual([]);
-  });
-});
-
-describe('the API app', () => {
-  it("loads neither Ajv's validator compiler, which it never uses, nor (without API keys) the rate limiter", async () => {
-    const loaded = async (needle: string) => {
-      const { stdout } = await promisify(execFile)(process.execPath, [APP_FIXTURE, needle], { cwd: ROOT });
-      return JSON.parse(stdout) as string[];
-    };
-    // The control: the app did load Fastify's own CommonJS modules, which the fixture lists.
-    expect((await loaded('/fastify/lib/')).length).toBeGreaterThan(10);
-    expect(await loaded('@fastify/ajv-compiler')).toEqual([]);
-    // Nor, without API keys, the rate limiter's library.
-    expect(await loaded('rate-limiter-flexible')).toEqual([]);
   });
 });

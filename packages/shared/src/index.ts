@@ -31,6 +31,7 @@ export * from './lua/start-jobs.js';
 export * from './lazy-abort.js';
 export * from './process-logger.js';
 export * from './trace-context.js';
+export * from './package-dir.js';
 export * from './version.js';
 export * from './webhooks/lookup-gate.js';
 export * from './webhooks/webhook-config.js';

@@ -2,6 +2,7 @@ import { createRequire, register } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { builtFileUrl } from './built-file.js';
 import { createMockModel } from './mock-model.js';
 import { batchingPredict, type BatchSettings } from './model-batcher.js';
 import { onText, schemaFault, schemasOf, servesInBatches, type ValuePredict } from './model-codec.js';
@@ -73,9 +74,7 @@ let hookRegistered = false;
 function letModelsImportForetell(): void {
   if (hookRegistered || !import.meta.url.endsWith('.js')) return;
   hookRegistered = true;
-  register(new URL('./model-imports-hook.js', import.meta.url), {
-    data: { shared: new URL('./index.js', import.meta.url).href },
-  });
+  register(builtFileUrl('model-imports-hook.js'), { data: { shared: builtFileUrl('index.js') } });
 }
 
 /** What is wrong with what createModel() returned, one phrase per fault; empty when it fits. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { builtFileUrl } from './built-file.js';
 import { batchingPredict } from './model-batcher.js';
 import { onText, schemasOf, servesInBatches, type ValuePredict } from './model-codec.js';
 import { batchSettingsOf, type ModelSettings } from './model-loader.js';
@@ -53,7 +54,7 @@ export function createModelPool(
     cwd: setup.cwd,
   };
   const pool = new Piscina<WorkerTask, WorkerOutcome[]>({
-    filename: new URL('./model-worker.js', import.meta.url).href,
+    filename: builtFileUrl('model-worker.js'),
     minThreads: threads,
     maxThreads: threads,
     // Every thread is started (and loads the model) at once, and never ended for being idle.

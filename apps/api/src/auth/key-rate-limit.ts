@@ -22,20 +22,24 @@ export interface KeyRateLimit {
  */
 export function createKeyRateLimit(redis: Redis, counterPrefix: string, perMinute: number): KeyRateLimit {
   // Imported here, as the limit is set up: an API without rate limits never
-  // loads the module (a few dozen files, at every start).
-  const loaded = import('rate-limiter-flexible').then(({ RateLimiterMemory, RateLimiterRedis, RateLimiterRes }) => ({
-    RateLimiterRes,
-    limiter: new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: counterPrefix,
-      points: perMinute,
-      duration: WINDOW_SECONDS,
-      inMemoryBlockOnConsumed: perMinute + 1,
-      // Not connected: straight to the insurance limiter instead of an error per request.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: WINDOW_SECONDS }),
+  // loads the module (a chunk of its own in the API's bundle). Its CommonJS
+  // exports are taken from `default`, its module.exports: the bundle's chunk
+  // exports nothing else, where Node's own import also names each export.
+  const loaded = import('rate-limiter-flexible').then(
+    ({ default: { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } }) => ({
+      RateLimiterRes,
+      limiter: new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: counterPrefix,
+        points: perMinute,
+        duration: WINDOW_SECONDS,
+        inMemoryBlockOnConsumed: perMinute + 1,
+        // Not connected: straight to the insurance limiter instead of an error per request.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: WINDOW_SECONDS }),
+      }),
     }),
-  }));
+  );
   // A failed import is reported by each consume(), not as an unhandled rejection meanwhile.
   loaded.catch(() => undefined);
 

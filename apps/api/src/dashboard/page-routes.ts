@@ -1,15 +1,11 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import { packageDirOf } from '@foretell/shared';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
-/**
- * The page's own files: beside `src` and `dist`, so that neither tsc nor the
- * image build copies them (the image takes apps/api whole), and found from
- * this module's place, which is one level under src/ and under dist/ alike.
- */
-const PAGE_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+/** The page's own files: beside `src` and `dist` in the API's package, which the image build takes whole. */
+const PAGE_DIR = join(packageDirOf(import.meta.url), 'dashboard');
 
 /**
  * uPlot's own built files, from the installed package: nothing is copied into

@@ -1,11 +1,10 @@
 // One delivery attempt of a webhook: a POST to vetted addresses only, ended
 // by one deadline, never following redirects, and classified for the retry
 // logic instead of thrown.
-import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { ResolvedAddress } from '@foretell/shared';
+import { FORETELL_VERSION, type ResolvedAddress } from '@foretell/shared';
 import { parseRetryAfter } from './webhook-backoff.js';
 
 /**
@@ -17,17 +16,8 @@ export const DEFAULT_MAX_WEBHOOK_RESPONSE_BYTES = 64 * 1024;
 /** An attempt's error as stored and logged: enough to diagnose, bounded whatever the network said. */
 const MAX_ERROR_LENGTH = 200;
 
-function consumerVersion(): string {
-  // The same relative path from src/webhooks and dist/webhooks, and in the deployed image.
-  const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  const version =
-    typeof manifest === 'object' && manifest !== null ? (manifest as { version?: unknown }).version : undefined;
-  if (typeof version !== 'string') throw new Error("@foretell/consumer's package.json has no version");
-  return version;
-}
-
-/** What receivers see in User-Agent, to tell foretell's deliveries apart. */
-export const WEBHOOK_USER_AGENT = `foretell-webhooks/${consumerVersion()}`;
+/** What receivers see in User-Agent, to tell foretell's deliveries apart (every package carries foretell's one version). */
+export const WEBHOOK_USER_AGENT = `foretell-webhooks/${FORETELL_VERSION}`;
 
 export interface WebhookAttempt {
   readonly url: URL;
