@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redisKeys } from '@foretell/shared';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { waitForApi, waitForLog, type AppProcess } from '../support/app-process.js';
 import { useAppsOnPrefix } from '../support/apps-on-prefix.js';
 import { fetchClient } from '../support/predict-client.js';
@@ -10,11 +10,25 @@ import { freePort } from '../support/redis-server.js';
 import { waitFor } from '../support/wait-for.js';
 
 // MODEL_WORKERS: a CPU-bound model (test/fixtures/model-cpu-bound.mjs: its
-// input is how many milliseconds it computes, without yielding) runs in
-// worker threads, so the processes' own event loops stay free.
+// input is how many milliseconds it computes, or the file it computes until
+// the test creates, without yielding) runs in worker threads, so the
+// processes' own event loops stay free.
 
 const CPU_BOUND = 'test/fixtures/model-cpu-bound.mjs';
 const apps = useAppsOnPrefix('e2e-workers');
+
+const gateDirs: string[] = [];
+afterEach(async () => {
+  for (const dir of gateDirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+/** A file that does not exist yet: the model's `until <path>` computes until release() creates it. */
+async function releaseFile(): Promise<{ path: string; release: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'foretell-cpu-gate-'));
+  gateDirs.push(dir);
+  const path = join(dir, 'release');
+  return { path, release: () => writeFile(path, '') };
+}
 const start = (app: 'api' | 'consumer', env: Record<string, string>) => apps.start(app, env);
 
 async function startApi(env: Record<string, string>): Promise<{ api: AppProcess; base: string }> {
@@ -28,17 +42,24 @@ async function startApi(env: Record<string, string>): Promise<{ api: AppProcess;
 
 describe('MODEL_WORKERS in the API', () => {
   it('while every worker computes, /health answers, again and again, before any of them is done', async () => {
-    const { base } = await startApi({ MODEL_WORKERS: '2', SYNC_TIMEOUT_MS: '60000' });
+    const { api, base } = await startApi({ MODEL_WORKERS: '2', SYNC_TIMEOUT_MS: '60000', LOG_LEVEL: 'debug' });
     const client = fetchClient(base);
+    const gate = await releaseFile();
     let finished = 0;
     const computing = [1, 2].map(() =>
-      client.post({ input: '3000' }).then((answer) => {
+      client.post({ input: `until ${gate.path}` }).then((answer) => {
         finished += 1;
         return answer;
       }),
     );
-    // Twenty sequential probes, all answered while both threads still compute:
-    // run in the process, the first would wait for a whole computation.
+    // Both requests in hand (the API logs each as it comes in, at debug), then
+    // twenty sequential probes, all answered while both threads compute until
+    // released: run in the process, the first would wait for the computation.
+    const received = (line: string) => line.includes('"msg":"incoming request"') && line.includes('"url":"/predict"');
+    await waitFor(() => api.lines.filter(received).length >= 2, {
+      what: 'the API to receive both requests',
+      unless: () => api.assertRunning(),
+    });
     const probes: number[] = [];
     for (let i = 0; i < 20; i += 1) {
       const response = await fetch(`${base}/health`);
@@ -47,6 +68,7 @@ describe('MODEL_WORKERS in the API', () => {
       probes.push(finished);
     }
     expect(probes).toEqual(Array.from({ length: 20 }, () => 0));
+    await gate.release();
     const answers = await Promise.all(computing);
     expect(answers.map(({ status }) => status)).toEqual([200, 200]);
     // Two threads, side by side.
@@ -79,13 +101,17 @@ describe('MODEL_WORKERS in the API', () => {
   it('SIGTERM lets the running computation finish, then ends the pool and exits 0', async () => {
     const { api, base } = await startApi({ MODEL_WORKERS: '1', SYNC_TIMEOUT_MS: '60000', LOG_LEVEL: 'debug' });
     const client = fetchClient(base);
-    const running = client.post({ input: '1500' });
+    const gate = await releaseFile();
+    const running = client.post({ input: `until ${gate.path}` });
     // At debug level the API logs each request as it comes in: this one is in hand.
     await waitFor(
       () => api.lines.some((line) => line.includes('"msg":"incoming request"') && line.includes('"url":"/predict"')),
       { what: 'the API to receive the request', unless: () => api.assertRunning() },
     );
     api.child.kill('SIGTERM');
+    // Told to stop while the thread computes: only then is the computation let finish.
+    await waitForLog(api, 'waiting for in-flight requests');
+    await gate.release();
     const answer = await running;
     expect(answer.status).toBe(200);
     expect(await api.exited).toBe(0);
