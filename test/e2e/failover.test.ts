@@ -6,7 +6,12 @@ import { startApp, waitForLog, type AppProcess } from '../support/app-process.js
 import { acceptedId, fetchClient, type PredictClient } from '../support/predict-client.js';
 import { freePort } from '../support/redis-server.js';
 import { startRedisRelay } from '../support/redis-relay.js';
-import { SENTINEL_MASTER_NAME, startRedisTopology, waitForReplication } from '../support/redis-topology.js';
+import {
+  SENTINEL_MASTER_NAME,
+  startRedisTopology,
+  waitForCatchUp,
+  waitForReplication,
+} from '../support/redis-topology.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Failover for real: a primary, replicas and a sentinel on free loopback
@@ -136,6 +141,9 @@ describe('Redis failover', () => {
 
     const second = topology.connect(topology.second);
     const first = topology.connect(topology.first);
+    // A planned switch: the replica has every accepted job before it is promoted (what the
+    // consumer writes meanwhile may be lost with the demotion, and is taken up again).
+    await waitForCatchUp(first, second);
     await second.replicaof('NO', 'ONE');
     await first.replicaof('127.0.0.1', topology.second.port);
     relay.retarget(topology.second.port);
@@ -160,6 +168,12 @@ describe('Redis failover', () => {
       timeoutMs: 15_000,
       what: 'every accepted job succeeded on the promoted node',
       unless: apps.allRunning,
+    }).catch(async (error: unknown) => {
+      // Which jobs did not, and where they stand: lost with the demotion ('missing'), or stuck.
+      const stuck = (await statuses(second, apps, all)).flatMap((status, i) =>
+        status === 'succeeded' ? [] : [`${i < before.length ? 'before' : 'after'} ${all[i]}: ${status}`],
+      );
+      throw new Error(`${String(error)}; not succeeded: ${stuck.join(', ')}`);
     });
     expect((await apps.client.send({ method: 'GET', url: '/ready' })).status).toBe(200);
     expect(apps.api.lines.some((line) => line.includes('read-only replica (failover?); reconnecting'))).toBe(true);

@@ -40,6 +40,27 @@ export async function waitForReplication(replica: Redis, primaryPort: number, ti
   );
 }
 
+/** The value of `field` in an `INFO replication` answer, as a number. */
+function replicationField(info: string, field: string): number {
+  const value = new RegExp(`^${field}:(\\d+)\r?$`, 'm').exec(info)?.[1];
+  if (value === undefined) throw new Error(`INFO replication has no ${field}`);
+  return Number(value);
+}
+
+/**
+ * Waits until `replica` has applied every write `primary` had taken when
+ * called, as an operator checks before promoting it in a planned switch:
+ * replication is asynchronous, and writes the replica has not received are
+ * lost with the demotion (REDIS_WAIT_REPLICAS is what closes that window).
+ */
+export async function waitForCatchUp(primary: Redis, replica: Redis, timeoutMs = 10_000): Promise<void> {
+  const written = replicationField(await primary.info('replication'), 'master_repl_offset');
+  await waitFor(async () => replicationField(await replica.info('replication'), 'slave_repl_offset') >= written, {
+    timeoutMs,
+    what: `the replica at offset ${written}`,
+  });
+}
+
 export async function startRedisTopology({ withSentinel = false } = {}): Promise<RedisTopology> {
   const started: LocalRedis[] = [];
   const connections: Redis[] = [];
