@@ -2,9 +2,13 @@
 // every entry point of the app becomes one ES module in its dist/, holding
 // the app's code, this package's and the dependencies'. Node's loader pays
 // for each module it resolves, reads, compiles and links: an API start loaded
-// about 630 of them, 0.7 s of CPU here, and 0.3 s as one bundle; a consumer's,
-// 0.31 s against 0.16 s. Every start pays it: each deployment's processes,
-// `npm start`, and the 170 processes the end-to-end tests start.
+// about 630 of them, 0.7 s of CPU here, and 0.31 to 0.36 s as a bundle; a
+// consumer's, 0.31 s against 0.15 to 0.17 s. Every start pays it: each
+// deployment's processes, `npm start`, and the 170 processes the end-to-end
+// tests start. What a module imports dynamically (the OpenTelemetry SDK, the
+// model pool, the rate limiter) becomes a chunk of its own in dist/chunks/,
+// named after it, which a start loads only when it uses it; code that two
+// entry points share is a chunk too.
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -42,9 +46,10 @@ const ownFilesDirname = {
     const escaped = READ_OWN_FILES.map((name) => name.replace(/[/]/g, '[\\\\/]'));
     const filter = new RegExp(`[\\\\/]node_modules[\\\\/](?:${escaped.join('|')})[\\\\/].*\\.[cm]?js$`);
     builder.onLoad({ filter }, async (args) => {
-      const name = READ_OWN_FILES.find((candidate) => args.path.includes(`/node_modules/${candidate}/`));
-      const root = args.path.slice(0, args.path.lastIndexOf(`/node_modules/${name}/`) + `/node_modules/${name}`.length);
-      const folder = relative(root, dirname(args.path));
+      const path = args.path.replaceAll('\\', '/');
+      const name = READ_OWN_FILES.find((candidate) => path.includes(`/node_modules/${candidate}/`));
+      const root = path.slice(0, path.lastIndexOf(`/node_modules/${name}/`) + `/node_modules/${name}`.length);
+      const folder = relative(root, dirname(path)).replaceAll('\\', '/');
       const dirnameLine =
         `var __dirname = require('node:path').join(require('node:path').dirname(` +
         `require.resolve(${JSON.stringify(`${name}/package.json`)})), ${JSON.stringify(folder)});`;
@@ -65,6 +70,7 @@ export async function bundleApp(appDir, entries) {
     chunkNames: 'chunks/[name]-[hash]',
     format: 'esm',
     platform: 'node',
+    // The oldest Node the tests run on here (20; foretell supports 22.15 and 24).
     target: 'node20',
     sourcemap: true,
     external: EXTERNAL,
