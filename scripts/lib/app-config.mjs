@@ -16,8 +16,7 @@ function problemsOf(error) {
  */
 export async function checkAppConfig(root, env) {
   const load = (path) => import(pathToFileURL(`${root}${path}`).href);
-  const [{ loadApiConfig }, { loadApiKeys }, { loadConsumerConfig }] = await Promise.all([
-    load('apps/api/dist/preflight.js'),
+  const [{ loadApiConfig, loadApiKeys }, { loadConsumerConfig }] = await Promise.all([
     load('apps/api/dist/preflight.js'),
     load('apps/consumer/dist/preflight.js'),
   ]);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { launchRedis, type LocalRedis } from '../../scripts/lib/local-redis.mjs';
+import { parseInfo } from '../../scripts/lib/redis-command.mjs';
 import { waitFor } from './wait-for.js';
 
 export const SENTINEL_MASTER_NAME = 'mymaster';
@@ -40,13 +41,6 @@ export async function waitForReplication(replica: Redis, primaryPort: number, ti
   );
 }
 
-/** The value of `field` in an `INFO replication` answer, as a number. */
-function replicationField(info: string, field: string): number {
-  const value = new RegExp(`^${field}:(\\d+)\r?$`, 'm').exec(info)?.[1];
-  if (value === undefined) throw new Error(`INFO replication has no ${field}`);
-  return Number(value);
-}
-
 /**
  * Waits until `replica` has applied every write `primary` had taken when
  * called, as an operator checks before promoting it in a planned switch:
@@ -54,8 +48,9 @@ function replicationField(info: string, field: string): number {
  * lost with the demotion (REDIS_WAIT_REPLICAS is what closes that window).
  */
 export async function waitForCatchUp(primary: Redis, replica: Redis, timeoutMs = 10_000): Promise<void> {
-  const written = replicationField(await primary.info('replication'), 'master_repl_offset');
-  await waitFor(async () => replicationField(await replica.info('replication'), 'slave_repl_offset') >= written, {
+  const offset = async (node: Redis, field: string) => Number(parseInfo(await node.info('replication'))[field]);
+  const written = await offset(primary, 'master_repl_offset');
+  await waitFor(async () => (await offset(replica, 'slave_repl_offset')) >= written, {
     timeoutMs,
     what: `the replica at offset ${written}`,
   });

@@ -19,7 +19,7 @@ import { build } from 'esbuild';
  * piscina starts its threads on its own worker file, found beside its code.
  * Each is a dependency of every app (pnpm gives an app only its own).
  */
-const EXTERNAL = ['piscina'];
+export const EXTERNAL = ['piscina'];
 
 /**
  * Packages whose code finds its own files from `__dirname`: Swagger UI's
@@ -30,7 +30,7 @@ const EXTERNAL = ['piscina'];
  * depends on it). Other free `__dirname`s in the bundles are only in pino's
  * transports, which foretell never starts (test/scripts/app-bundles.test.ts).
  */
-const READ_OWN_FILES = ['@fastify/swagger', '@fastify/swagger-ui', 'ioredis'];
+export const READ_OWN_FILES = ['@fastify/swagger', '@fastify/swagger-ui', 'ioredis'];
 
 // ES module output: a CommonJS dependency's `require` of a Node built-in
 // needs a `require` function, which an ES module has not.
