@@ -40,6 +40,7 @@ import { metricsRoutes } from './routes/metrics-routes.js';
 import { predictRoutes } from './routes/predict-routes.js';
 import { registerWaiterMetrics } from './metrics/waiter-metrics.js';
 import { registerWebhookLookupMetrics } from './metrics/webhook-lookup-metrics.js';
+import { namedPlugin } from './named-plugin.js';
 
 /**
  * Webhook submissions waiting for a DNS lookup thread (lookup-gate.ts); past
@@ -203,7 +204,7 @@ export async function buildAppWithNotifier({
       replicaWait: createReplicaWait(redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS ?? 500),
     }),
   });
-  await app.register(predictRoutes, {
+  await app.register(namedPlugin('predict-routes', predictRoutes), {
     predictions,
     access,
     model,
@@ -214,11 +215,17 @@ export async function buildAppWithNotifier({
       lookup: webhookLookups.lookup,
     },
   });
-  await app.register(healthRoutes, { store, isModelLoaded });
-  await app.register(metricsRoutes, { registry: metrics });
+  await app.register(namedPlugin('health-routes', healthRoutes), { store, isModelLoaded });
+  await app.register(namedPlugin('metrics-routes', metricsRoutes), { registry: metrics });
   // On unless DASHBOARD=false (absent: on, as the configuration's default).
   if (config.DASHBOARD !== 'false') {
-    await app.register(dashboard, { redis, keys, store, resultTtlSeconds: config.RESULT_TTL_SECONDS, access });
+    await app.register(namedPlugin('dashboard', dashboard), {
+      redis,
+      keys,
+      store,
+      resultTtlSeconds: config.RESULT_TTL_SECONDS,
+      access,
+    });
   }
   return { app, notifier };
 }

@@ -6,6 +6,7 @@ import type { JobStore } from '../job-store.js';
 import { dashboardAccessRoute } from './access-route.js';
 import { dashboardDataRoutes } from './data-routes.js';
 import { dashboardPageRoutes } from './page-routes.js';
+import { namedPlugin } from '../named-plugin.js';
 
 export interface DashboardOptions {
   readonly redis: Redis;
@@ -20,7 +21,7 @@ export interface DashboardOptions {
  * and its data (behind the key when keys are on), each in its own scope.
  */
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, options) => {
-  await app.register(dashboardPageRoutes);
-  await app.register(dashboardAccessRoute, { access: options.access });
-  await app.register(dashboardDataRoutes, options);
+  await app.register(namedPlugin('dashboard-page', dashboardPageRoutes));
+  await app.register(namedPlugin('dashboard-access', dashboardAccessRoute), { access: options.access });
+  await app.register(namedPlugin('dashboard-data', dashboardDataRoutes), options);
 };

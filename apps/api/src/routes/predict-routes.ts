@@ -36,6 +36,7 @@ import {
 } from '../webhook-request.js';
 import { cancelRoute } from './cancel-route.js';
 import { eventsRoute } from './events-route.js';
+import { namedPlugin } from '../named-plugin.js';
 
 export interface PredictRoutesOptions {
   readonly predictions: PredictionService;
@@ -314,8 +315,12 @@ export const predictRoutes: FastifyPluginAsyncTypebox<PredictRoutesOptions> = as
     },
   );
 
-  await app.register(eventsRoute, { predictions, notifier: waiting.notifier, keyed: get });
-  await app.register(cancelRoute, { predictions, keyed: get });
+  await app.register(namedPlugin('prediction-events', eventsRoute), {
+    predictions,
+    notifier: waiting.notifier,
+    keyed: get,
+  });
+  await app.register(namedPlugin('prediction-cancel', cancelRoute), { predictions, keyed: get });
 
   app.get(
     '/predict/:prediction_id',
