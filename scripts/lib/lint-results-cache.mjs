@@ -95,10 +95,19 @@ export function readLintResults(path) {
   }
 }
 
-/** Stores `entries` (relative path to `{ key, result }`), renamed into place so that a reader never sees half of it. */
-export function writeLintResults(path, entries) {
+/**
+ * Writes `text` to `path` by renaming a new file into place: a reader never
+ * sees half of it, and a copy of node_modules made with hard links keeps the
+ * original's file.
+ */
+export function writeRenamed(path, text) {
   mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}`;
-  writeFileSync(temporary, JSON.stringify({ format: FORMAT, files: Object.fromEntries(entries) }));
+  writeFileSync(temporary, text);
   renameSync(temporary, path);
+}
+
+/** Stores `entries` (relative path to `{ key, result }`). */
+export function writeLintResults(path, entries) {
+  writeRenamed(path, JSON.stringify({ format: FORMAT, files: Object.fromEntries(entries) }));
 }

@@ -8,19 +8,15 @@
 // it), the lint when given a file to keep its results in
 // (lint-results-cache.mjs: a file's results are reused only while every file
 // its types come from is unchanged).
-import { renameSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ESLint } from 'eslint';
 import ts from 'typescript';
 import { foretellConfig } from '../../eslint.config.js';
-import { lintKeys, readLintResults, writeLintResults } from './lint-results-cache.mjs';
+import { lintKeys, readLintResults, writeLintResults, writeRenamed } from './lint-results-cache.mjs';
 
 /** Writes only tsc's record of the check: a program that says noEmit has nothing else to write. */
 function writeRecordOnly(fileName, text) {
-  if (!fileName.endsWith('.tsbuildinfo')) return;
-  // Renamed into place: a copy of node_modules made with hard links keeps the original's record.
-  ts.sys.writeFile(`${fileName}.${process.pid}`, text);
-  renameSync(`${fileName}.${process.pid}`, fileName);
+  if (fileName.endsWith('.tsbuildinfo')) writeRenamed(fileName, text);
 }
 
 /**
