@@ -136,7 +136,9 @@ describe('the OpenAPI document, for client generators', () => {
     const folder = dir!;
     // A copy: the generator may annotate what it is given.
     const document = JSON.parse(JSON.stringify(doc)) as Parameters<typeof openapiTS>[0];
-    writeFileSync(join(folder, 'schema.d.ts'), astToString(await openapiTS(document)));
+    // schema.ts, not .d.ts: it is type-checked in full, while skipLibCheck spares tsc the
+    // libraries' own declarations (DOM's among them: 3.7 of its 4.8 s), as the repository's tsconfig does.
+    writeFileSync(join(folder, 'schema.ts'), astToString(await openapiTS(document)));
     copyFileSync(CLIENT, join(folder, 'every-operation.ts'));
     writeFileSync(join(folder, 'package.json'), JSON.stringify({ type: 'module' }));
     writeFileSync(
@@ -151,9 +153,10 @@ describe('the OpenAPI document, for client generators', () => {
           target: 'ES2023',
           lib: ['ES2023', 'DOM'],
           types: [],
+          skipLibCheck: true,
           noEmit: true,
         },
-        files: ['every-operation.ts', 'schema.d.ts'],
+        files: ['every-operation.ts', 'schema.ts'],
       }),
     );
     const tsc = await run([TSC, '-p', 'tsconfig.json'], folder);
