@@ -63,11 +63,21 @@ async function execute(op: Locator): Promise<LiveResponse> {
   };
 }
 
+// One Chromium for the file's describes (each test has its own context and tab):
+// each launch is several processes and a quarter of a second of CPU.
+let browser: Browser | undefined;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
 /**
  * Registers the hooks of a describe that drives /docs in Chromium: one app
- * (built by `deps` on a test prefix) listening on loopback and one browser
- * for the file, a fresh tab on /docs for each test, whose requests must all
- * stay on the app and whose page must raise no error. Returns this test's tab.
+ * (built by `deps` on a test prefix) listening on loopback, the file's
+ * browser, a fresh tab on /docs for each test, whose requests must all stay
+ * on the app and whose page must raise no error. Returns this test's tab.
  */
 function useDocsInChromium(
   deps: (t: TestRedis) => Parameters<typeof buildApp>[0] | Promise<Parameters<typeof buildApp>[0]>,
@@ -77,7 +87,6 @@ function useDocsInChromium(
 } {
   let t: TestRedis | undefined;
   let app: FastifyInstance | undefined;
-  let browser: Browser | undefined;
   let origin = '';
   let openTab: LocalPage | undefined;
 
@@ -88,11 +97,9 @@ function useDocsInChromium(
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('the app is not listening on TCP');
     origin = `http://127.0.0.1:${address.port}`;
-    browser = await launchChromium();
   });
 
   afterAll(async () => {
-    await browser?.close();
     await app?.close();
     await t?.cleanup();
   });
