@@ -41,12 +41,12 @@ export interface BenchSettings {
 }
 
 /** A smoke run's requests per load run (unless --duration is given): enough for a latency and a rate. */
-const SMOKE_REQUESTS = 500;
+const SMOKE_REQUESTS = 200;
 
 export const USAGE = `Usage: pnpm bench [options]   (or node bench/dist/run.js [options])
 
   --runs N          runs of every scenario; figures are medians (default 3; smoke 1)
-  --duration S      whole seconds of each measured load run (default 10; smoke: 500 requests)
+  --duration S      whole seconds of each measured load run (default 10; smoke: 200 requests)
   --connections N   autocannon connections (default 50)
   --only a,b        run only these scenarios: sync, async, get, memory, backlog, slow-model,
                     long-poll, workers, batching, sentiment

@@ -35,7 +35,7 @@ export interface Figure {
   /** Facts that qualify the figure (errors seen, settings used). */
   readonly notes?: readonly string[];
   /**
-   * The target means the same in a smoke run (500 requests a load run, no warm-up,
+   * The target means the same in a smoke run (200 requests a load run, no warm-up,
    * tiny backlogs): true only for a figure that depends on neither the length
    * nor the size of the load, such as the memory of one job. Smoke mode
    * reports the others as not measured instead of judging them.

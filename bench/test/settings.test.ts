@@ -10,8 +10,8 @@ describe('bench settings', () => {
     expect(settings?.requestsPerRun).toBeUndefined();
   });
 
-  it('in smoke mode, counts 500 requests a load run instead of timing it, with no warm-up', () => {
-    expect(parseSettings(['--smoke'], NAMES)).toMatchObject({ requestsPerRun: 500, warmupS: 0, runs: 1 });
+  it('in smoke mode, counts 200 requests a load run instead of timing it, with no warm-up', () => {
+    expect(parseSettings(['--smoke'], NAMES)).toMatchObject({ requestsPerRun: 200, warmupS: 0, runs: 1 });
   });
 
   it('in smoke mode with --duration, times the runs as asked', () => {

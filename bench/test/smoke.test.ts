@@ -53,7 +53,7 @@ describe('pnpm bench --smoke', () => {
         expect(figure.baseline, `${figure.id} baseline`).toBeGreaterThan(0);
       }
     }
-    // 500 requests cannot measure throughput, latency or RSS after the run: those are not judged.
+    // 200 requests cannot measure throughput, latency or RSS after the run: those are not judged.
     const judged = new Set(report.figures.filter((figure) => figure.judgedInSmoke).map((figure) => figure.id));
     expect(judged).toEqual(new Set(['memory.job-hash']));
     for (const summary of report.summaries) {
@@ -67,6 +67,6 @@ describe('pnpm bench --smoke', () => {
     const markdown = await readFile(join(dir, 'smoke.md'), 'utf8');
     expect(markdown).toMatch(/^\| figure +\| value +\| baseline +\|/m);
     // Its load runs are counted in requests, not timed.
-    expect(markdown).toContain('0 s warm-up + 500 requests per run');
+    expect(markdown).toContain('0 s warm-up + 200 requests per run');
   }, 180_000);
 });

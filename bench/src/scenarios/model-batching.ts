@@ -9,7 +9,7 @@ const CONNECTIONS = 50;
 
 /**
  * A smoke run's requests, at most two per connection: with batches of 1 the
- * model answers one call every 20 ms, so 500 would take 10 s.
+ * model answers one call every 20 ms, so 200 would take 4 s.
  */
 const smokeCapped = (timing: PairedTiming): PairedTiming =>
   timing.requests === undefined ? timing : { ...timing, requests: Math.min(timing.requests, 2 * CONNECTIONS) };
