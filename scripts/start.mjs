@@ -20,10 +20,10 @@ import { assertCanListen } from './lib/api-port.mjs';
 import { checkAppConfig } from './lib/app-config.mjs';
 import { acquireRunLock } from './lib/run-lock.mjs';
 import {
+  buildWhatChanged,
   ensureSystemCommand,
   installDependencies,
   log,
-  pnpm,
   REDIS_SERVER,
   reportFailure,
   warnIfUnsupportedNode,
@@ -130,19 +130,6 @@ async function preflight() {
   return { settings, redisServer: await ensureSystemCommand(REDIS_SERVER) };
 }
 
-async function build() {
-  const state = buildState(root);
-  if (state.isUpToDate) {
-    log('build up to date (sources unchanged since the last build)');
-    return;
-  }
-  // Only what changed, and what depends on it: an edit in one app builds that app.
-  log(`building ${state.stale.join(', ')}`);
-  const filters = state.stale.flatMap((dir) => ['--filter', `./${dir}`]);
-  await pnpm(['-r', ...filters, 'run', 'build'], { signal: stopRequest.signal });
-  state.record();
-}
-
 /** REDIS_URL without its password, as the apps log it (their shared package says how, once built). */
 async function redactedRedisUrl(url) {
   const { redactCredentials } = await import(pathToFileURL(`${root}packages/shared/dist/config-loader.js`).href);
@@ -229,7 +216,7 @@ async function main() {
   warnIfUnsupportedNode();
   const { settings, redisServer } = await preflight();
   await installDependencies({ signal: stopRequest.signal });
-  await build();
+  await buildWhatChanged([buildState(root)], { signal: stopRequest.signal });
   const env = { ...process.env, HOST: settings.host };
   const redisSettings = settings.localRedis;
   if (redisSettings !== undefined) env.REDIS_URL = `redis://127.0.0.1:${redisSettings.port}`;

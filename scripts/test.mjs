@@ -5,7 +5,8 @@
 // much of their time waiting on processes and Redis, which leaves a core
 // for the checks. Every part must pass.
 //
-// No build when `dist` is already the recorded build of the sources.
+// No build when `dist` is already the recorded build of the sources; after
+// an edit, only the package that changed and those that depend on it.
 // `npm test -- <vitest arguments>` (a file, a folder, `-t name`) runs only
 // those tests: no type-check or lint.
 import { spawn } from 'node:child_process';
@@ -13,11 +14,11 @@ import { readFileSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  buildWhatChanged,
   CHROMIUM,
   ensureSystemCommand,
   installDependencies,
   log,
-  pnpm,
   REDIS_SERVER,
   run,
   runMain,
@@ -64,14 +65,9 @@ runMain(async () => {
   const chromium = process.env.CHROMIUM_PATH || (await ensureSystemCommand(CHROMIUM));
 
   // The bench's build is recorded apart: a filtered run that names none of its files does not need it.
+  // What changed is built, as `npm start` builds it, and recorded: the test setup checks the record.
   const needsBench = !filtered || vitestArgs.some((arg) => arg.includes('bench'));
-  if (buildState(ROOT).isUpToDate && (!needsBench || benchBuildState(ROOT).isUpToDate)) {
-    log('build up to date (sources unchanged since the last build)');
-  } else {
-    log('building');
-    // It records the build (scripts/build.mjs), which the test setup checks.
-    await pnpm(['run', 'build']);
-  }
+  await buildWhatChanged(needsBench ? [buildState(ROOT), benchBuildState(ROOT)] : [buildState(ROOT)]);
 
   const vitest = run(`${BIN}/vitest`, ['run', ...vitestArgs], {
     env: withWorkspaceBin({ ...process.env, CHROMIUM_PATH: chromium }),

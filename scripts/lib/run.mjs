@@ -46,6 +46,23 @@ export function pnpm(args, options) {
 }
 
 /**
+ * Builds the packages of `states` (up-to-date.mjs's build states) whose
+ * recorded build is stale, and those that depend on them, in dependency
+ * order, then records every one: an edit in one app builds that app alone.
+ * `npm start` and `npm test` both build so.
+ */
+export async function buildWhatChanged(states, options) {
+  const stale = states.flatMap((state) => state.stale);
+  if (stale.length === 0) {
+    log('build up to date (sources unchanged since the last build)');
+    return;
+  }
+  log(`building ${stale.join(', ')}`);
+  await pnpm(['-r', ...stale.flatMap((dir) => ['--filter', `./${dir}`]), 'run', 'build'], options);
+  for (const state of states) state.record();
+}
+
+/**
  * Installs the workspace's dependencies exactly as locked, unless they
  * already are (up-to-date.mjs says how that is known).
  */

@@ -73,7 +73,7 @@ describe('the test setup (build-check.ts)', () => {
   });
 });
 
-describe("npm start's build (up-to-date.mjs)", () => {
+describe("the build of npm start and npm test (up-to-date.mjs, run.mjs's buildWhatChanged)", () => {
   it('builds nothing when nothing changed', async () => {
     const root = await recordedTree();
     expect(buildState(root)).toMatchObject({ isUpToDate: true, stale: [] });
