@@ -17,10 +17,11 @@
 // A file whose key is the one stored is not linted again; its stored results
 // are reported as they were, errors included.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { writeRenamed } from './write-renamed.mjs';
 
 /** Bumped when what is stored, or how a key is made, changes. */
 const FORMAT = 1;
@@ -93,18 +94,6 @@ export function readLintResults(path) {
   } catch {
     return new Map(); // none yet, or unreadable: everything is linted
   }
-}
-
-/**
- * Writes `text` to `path` by renaming a new file into place: a reader never
- * sees half of it, and a copy of node_modules made with hard links keeps the
- * original's file.
- */
-export function writeRenamed(path, text) {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, path);
 }
 
 /** Stores `entries` (relative path to `{ key, result }`). */

@@ -1,7 +1,8 @@
 // One `npm start` per Redis data folder: a second one would SHUTDOWN the
 // first one's Redis as stale, or run a second Redis on the same AOF files.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeRenamed } from './write-renamed.mjs';
 
 const LOCK_FILE = 'npm-start.pid';
 
@@ -41,9 +42,7 @@ export function acquireRunLock(dir) {
       { exitCode: 1 },
     );
   }
-  const temporary = `${path}.${process.pid}`;
-  writeFileSync(temporary, `${process.pid}\n`);
-  renameSync(temporary, path);
+  writeRenamed(path, `${process.pid}\n`);
   return () => {
     try {
       if (Number(readFileSync(path, 'utf8').trim()) === process.pid) rmSync(path, { force: true });

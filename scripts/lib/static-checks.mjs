@@ -12,7 +12,8 @@ import { join, relative, sep } from 'node:path';
 import { ESLint } from 'eslint';
 import ts from 'typescript';
 import { foretellConfig } from '../../eslint.config.js';
-import { lintKeys, readLintResults, writeLintResults, writeRenamed } from './lint-results-cache.mjs';
+import { lintKeys, readLintResults, writeLintResults } from './lint-results-cache.mjs';
+import { writeRenamed } from './write-renamed.mjs';
 
 /** Writes only tsc's record of the check: a program that says noEmit has nothing else to write. */
 function writeRecordOnly(fileName, text) {

@@ -4,8 +4,9 @@
 // hashes come out. Contents, not modification times: a checkout or a copy
 // that keeps old times cannot hide a change. Plain Node: runs before install.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeRenamed } from './write-renamed.mjs';
 
 const STATE_DIR = 'node_modules/.cache/foretell-start';
 /** What `npm start` runs, built in this order (`pnpm -r` follows the dependencies). */
@@ -44,11 +45,7 @@ function readState(root, name) {
 }
 
 function writeState(root, name, state) {
-  const path = join(root, STATE_DIR, `${name}.json`);
-  mkdirSync(dirname(path), { recursive: true });
-  // Renamed into place: a copy of node_modules made with hard links keeps the original's file.
-  writeFileSync(`${path}.${process.pid}`, JSON.stringify(state));
-  renameSync(`${path}.${process.pid}`, path);
+  writeRenamed(join(root, STATE_DIR, `${name}.json`), JSON.stringify(state));
 }
 
 /** The package folders that pnpm-workspace.yaml lists (`dir/*` patterns and plain folders). */
